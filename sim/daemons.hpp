@@ -1,0 +1,69 @@
+// The daemons of a provider's mail server and of the DNS, one file each, named
+// after the Postfix and Dovecot processes they imitate:
+//   smtpd.cpp        SMTP server: relay (25) and submission (587)
+//   qmgr.cpp         queue manager: active and deferred queues, retry schedule
+//   smtp_relay.cpp   SMTP client: MX lookup, relay to the next hop on port 25
+//   local.cpp        local delivery into the recipient's mailbox
+//   pop3d.cpp        POP3 server (110)
+//   imapd.cpp        IMAP server (143)
+//   webmaild.cpp     webmail over HTTP/1.1 (80)
+//   resolver.cpp     stub resolver with a TTL cache, used by the SMTP client
+//   dnsd.cpp         authoritative DNS server (UDP 53)
+#pragma once
+
+#include "models/dns.hpp"
+#include "models/smtp.hpp"
+#include "sim/platform.hpp"
+#include "sim/scenario.hpp"
+
+#include <string>
+#include <vector>
+
+namespace mailsim::sim {
+
+constexpr int kPortSmtp = 25;
+constexpr int kPortSubmission = 587;
+constexpr int kPortPop3 = 110;
+constexpr int kPortImap = 143;
+constexpr int kPortHttp = 80;
+constexpr int kPortDns = 53;
+
+// A message the server has taken responsibility for.
+struct QueuedMessage {
+  std::string queue_id;
+  std::string message_id;
+  smtp::Envelope envelope;
+  double queued_at = 0;
+};
+
+// Starts every enabled service of a provider's server, and its queue manager.
+void start_mail_server(const scenario::Provider& provider);
+void start_smtpd(const scenario::Provider& provider, smtp::Service service);
+void start_pop3d(const scenario::Provider& provider);
+void start_imapd(const scenario::Provider& provider);
+void start_webmaild(const scenario::Provider& provider);
+void start_qmgr(const scenario::Provider& provider);
+void start_dnsd();
+
+// Hands an accepted message to the provider's queue manager.
+void qmgr_enqueue(const std::string& domain, QueuedMessage message);
+
+// Result of one delivery attempt, as the queue manager sees it.
+enum class DeliveryStatus { sent, deferred, bounced };
+
+// Relays a queued message to the recipients of one domain (runs in the
+// calling actor, on the sending server's host).
+DeliveryStatus relay(const scenario::Provider& from, const QueuedMessage& message,
+                     const std::string& domain, const std::vector<std::string>& recipients,
+                     std::string* diagnostic);
+
+// Stores a queued message in a local recipient's INBOX.
+DeliveryStatus deliver_locally(const scenario::Provider& provider, const QueuedMessage& message,
+                               const std::string& recipient, std::string* diagnostic);
+
+// Asks the DNS for name/type from `from`, through that host's cache. Counts
+// the round trips it cost in *round_trips.
+std::vector<dns::Record> resolve(const HostEntry& from, const std::string& actor,
+                                 const std::string& name, dns::Type type, int* round_trips);
+
+}  // namespace mailsim::sim

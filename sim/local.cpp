@@ -1,0 +1,51 @@
+// local: final delivery into a recipient's INBOX on this server. Adds the
+// Return-Path: header (RFC 5321 4.4: the final delivery records the
+// reverse-path) and spends the mailbox write on the server's CPU.
+#include "sim/daemons.hpp"
+
+#include "models/message.hpp"
+#include "sim/world.hpp"
+
+#include <xbt/log.h>
+
+XBT_LOG_NEW_DEFAULT_SUBCATEGORY(mailsim_local, mailsim, "Local delivery (local)");
+
+namespace sg4 = simgrid::s4u;
+
+namespace mailsim::sim {
+
+DeliveryStatus deliver_locally(const scenario::Provider& provider, const QueuedMessage& message,
+                               const std::string& recipient, std::string* diagnostic)
+{
+  auto& world = World::get();
+  auto& store = world.store(provider.domain);
+  if (store.find_account(recipient) == nullptr) {
+    *diagnostic = "5.1.1 unknown user";
+    return DeliveryStatus::bounced;
+  }
+  sg4::this_actor::execute(world.costs().mailbox_write);
+  std::string text = msg::prepend_header(message.envelope.message, "Return-Path",
+                                         "<" + message.envelope.mail_from + ">");
+  double now = sg4::Engine::get_clock();
+  auto size = text.size();
+  std::uint32_t uid = store.deliver(recipient, std::move(text), now);
+
+  TraceEvent event;
+  event.time = now;
+  event.kind = "store";
+  event.src_host = provider.host;
+  event.src_actor = "local";
+  event.summary = fmt::format("{}: stored in {} INBOX as UID {} ({} bytes)", message.queue_id,
+                              recipient, uid, size);
+  event.message_id = message.message_id;
+  world.recorder().add(std::move(event));
+
+  auto& timeline = world.timeline(message.message_id, recipient);
+  timeline.delivered = now;
+  if (timeline.receiving_server.empty())
+    timeline.receiving_server = provider.host;
+  *diagnostic = fmt::format("delivered to mailbox, UID {}", uid);
+  return DeliveryStatus::sent;
+}
+
+}  // namespace mailsim::sim

@@ -1,0 +1,26 @@
+// pop3d: the POP3 server (RFC 1939) on port 110, one actor per connection
+// running pop3::ServerSession against the provider's mail store.
+#include "sim/daemons.hpp"
+
+#include "models/pop3.hpp"
+#include "sim/session.hpp"
+
+#include <xbt/log.h>
+
+XBT_LOG_NEW_DEFAULT_SUBCATEGORY(mailsim_pop3d, mailsim, "POP3 server (pop3d)");
+
+namespace mailsim::sim {
+
+void start_pop3d(const scenario::Provider& provider)
+{
+  const auto& host = World::get().platform().host(provider.host);
+  start_listener(host, kPortPop3, "pop3d", [&provider](std::shared_ptr<Connection> connection) {
+    Socket socket = accept_connection(connection, "pop3d");
+    pop3::ServerConfig config;
+    config.hostname = provider.host;
+    pop3::ServerSession engine(config, World::get().store(provider.domain));
+    serve_session(socket, engine, [](const std::vector<pop3::ServerEvent>&) {});
+  });
+}
+
+}  // namespace mailsim::sim

@@ -1,0 +1,305 @@
+#include "sim/report.hpp"
+
+#include "sim/agents.hpp"
+
+#include <fmt/format.h>
+#include <simgrid/version.h>
+
+#include <algorithm>
+
+namespace mailsim::sim {
+
+namespace {
+
+constexpr std::size_t kMaxFlightLines = 14;  // longer flights (message bodies) are elided
+
+// A protocol line as a student should see it: control characters made visible.
+std::string visible(std::string_view line)
+{
+  std::string out;
+  for (unsigned char ch : line) {
+    if (ch == '\r')
+      out += "\\r";
+    else if (ch == '\n')
+      out += "\\n";
+    else if (ch == '\t')
+      out += "    ";
+    else if (ch < 0x20 || ch == 0x7f)
+      out += fmt::format("\\x{:02x}", ch);
+    else
+      out += static_cast<char>(ch);
+  }
+  return out;
+}
+
+// Splits a flight into its CRLF-ended lines; a final fragment without CRLF is kept.
+std::vector<std::string_view> crlf_lines(std::string_view payload)
+{
+  std::vector<std::string_view> lines;
+  std::size_t start = 0;
+  while (start < payload.size()) {
+    auto end = payload.find("\r\n", start);
+    if (end == std::string_view::npos) {
+      lines.push_back(payload.substr(start));
+      break;
+    }
+    lines.push_back(payload.substr(start, end - start));
+    start = end + 2;
+  }
+  return lines;
+}
+
+std::string endpoint(const std::string& host, const std::string& actor)
+{
+  return actor.empty() ? host : host + "/" + actor;
+}
+
+std::string seconds(double t)
+{
+  return t < 0 ? "-" : fmt::format("{:.6f}", t);
+}
+
+std::string duration(double from, double to)
+{
+  if (from < 0 || to < 0)
+    return "-";
+  double d = to - from;
+  if (d < 1)
+    return fmt::format("{:.1f} ms", d * 1000);
+  if (d < 120)
+    return fmt::format("{:.3f} s", d);
+  return fmt::format("{:.1f} s ({:.1f} min)", d, d / 60);
+}
+
+}  // namespace
+
+void write_story(std::ostream& out, const World& world)
+{
+  const auto& s = world.scenario();
+  out << fmt::format("mailsim: scenario {} (seed {})\n", s.name, s.seed);
+  if (not s.description.empty())
+    out << s.description << "\n";
+  out << "\n" << fmt::format("{:>11}  {:<4} {:<5} {:<22} {:<22} {}\n", "time (s)", "conn", "proto",
+                             "from", "to", "what");
+
+  for (const auto& e : world.recorder().events()) {
+    std::string from = endpoint(e.src_host, e.src_actor);
+    std::string to = e.dst_host.empty() ? "" : endpoint(e.dst_host, e.dst_actor);
+    auto prefix = fmt::format("{:>11.6f}  {:<4} {:<5} {:<22} {:<22} ", e.time,
+                              e.conn.empty() ? "-" : e.conn, e.kind, from, to.empty() ? "" : to);
+    if (e.kind == "tcp") {
+      std::string note = e.summary;
+      if (e.summary == "SYN")
+        note += fmt::format("  [{} opens a connection]", e.role);
+      out << prefix << note << "\n";
+    } else if (not e.payload.empty() && e.kind != "dns") {
+      auto lines = crlf_lines(e.payload);
+      std::size_t shown = lines.size();
+      if (lines.size() > kMaxFlightLines)
+        shown = kMaxFlightLines - 2;
+      for (std::size_t i = 0; i < shown; i++)
+        out << prefix << e.dir << ": " << visible(lines[i]) << "\n";
+      if (shown < lines.size()) {
+        out << prefix << e.dir << ": "
+            << fmt::format("... ({} more lines) ...", lines.size() - shown - 1) << "\n";
+        out << prefix << e.dir << ": " << visible(lines.back()) << "\n";
+      }
+    } else {
+      out << prefix << e.summary;
+      if (e.bytes > 0)
+        out << fmt::format(" ({} bytes)", e.bytes);
+      out << "\n";
+    }
+  }
+  out << "\n";
+}
+
+void write_summary(std::ostream& out, const World& world)
+{
+  const auto& s = world.scenario();
+  out << fmt::format("Summary at {:.6f} s (the end of the run)\n", s.end_s);
+
+  int n = 0;
+  for (const auto& t : world.timelines()) {
+    n++;
+    out << fmt::format("\nEmail {}: \"{}\" from {} to {}\n", n, t.subject, t.from, t.to);
+    out << fmt::format("  Message-ID {}\n", t.message_id);
+    out << fmt::format("  composed   {:>12}  on the sender's device\n", seconds(t.composed));
+    out << fmt::format("  submitted  {:>12}  queued by {} as {}\n", seconds(t.submitted),
+                       t.sending_server.empty() ? "-" : t.sending_server,
+                       t.queue_id_out.empty() ? "-" : t.queue_id_out);
+    out << fmt::format("  relayed    {:>12}  accepted by {} as {}\n", seconds(t.relayed),
+                       t.receiving_server.empty() ? "-" : t.receiving_server,
+                       t.queue_id_in.empty() ? "-" : t.queue_id_in);
+    out << fmt::format("  delivered  {:>12}  stored in {}'s INBOX\n", seconds(t.delivered), t.to);
+    out << fmt::format("  read       {:>12}  {}\n", seconds(t.read),
+                       t.read < 0 ? "not read before the end of the run"
+                                  : fmt::format("on {} over {}", t.retrieved_by,
+                                                t.retrieval_protocol));
+    out << fmt::format("  end to end {}: delivery took {}, then it waited {} in the mailbox\n",
+                       duration(t.composed, t.read), duration(t.composed, t.delivered),
+                       duration(t.delivered, t.retrieval_open));
+    out << "  where the time went:\n";
+    auto step = [&out](const std::string& what, double from, double to, int rts) {
+      out << fmt::format("    {:<34} {:>16}", what, duration(from, to));
+      if (rts > 0)
+        out << fmt::format("  {:>2} round trip{}", rts, rts == 1 ? "" : "s");
+      out << "\n";
+    };
+    bool same_server = t.sending_server == t.receiving_server;
+    step("submission: TCP set-up", t.submit_open, t.submit_established, 1);
+    step("submission: " + std::string(t.submission_conn.empty() ? "" : "dialog") +
+             " until queued",
+         t.submit_established, t.submitted,
+         t.submit_round_trips > 0 ? t.submit_round_trips - 1 : 0);
+    if (not same_server) {
+      step("queueing at " + t.sending_server, t.submitted, t.relay_start, 0);
+      step("DNS MX lookup", t.dns_start, t.dns_end, t.dns_round_trips);
+      step("relay: TCP set-up", t.relay_open, t.relay_established, 1);
+      step("relay: SMTP dialog until accepted", t.relay_established, t.relayed,
+           t.relay_round_trips > 0 ? t.relay_round_trips - 1 : 0);
+    }
+    step("local delivery into the mailbox", same_server ? t.submitted : t.relayed, t.delivered, 0);
+    step("in the mailbox until checked", t.delivered, t.retrieval_open, 0);
+    step("retrieval: TCP set-up", t.retrieval_open, t.retrieval_established, 1);
+    step("retrieval: " + (t.retrieval_protocol.empty() ? std::string("dialog")
+                                                        : t.retrieval_protocol + " dialog") +
+             " until read",
+         t.retrieval_established, t.read,
+         t.retrieval_round_trips > 0 ? t.retrieval_round_trips - 1 : 0);
+  }
+  if (world.timelines().empty())
+    out << "\nNo email was sent.\n";
+
+  out << "\nBytes on the wire, by protocol:\n";
+  const auto& flights = world.recorder().flights_by_kind();
+  std::uint64_t total = 0;
+  for (const auto& [kind, bytes] : world.recorder().bytes_by_kind()) {
+    out << fmt::format("  {:<5} {:>9} bytes in {:>5} {}\n", kind, bytes, flights.at(kind),
+                       kind == "tcp" ? "control segments (SYN, ACK, FIN)"
+                       : kind == "dns" ? "datagrams"
+                                       : "flights");
+    total += bytes;
+  }
+  out << fmt::format("  total {:>9} bytes\n", total);
+
+  out << "\nMailboxes on the servers at the end:\n";
+  for (const auto& [domain, store] : world.stores()) {
+    for (const auto& person : s.people) {
+      if (person.address.substr(person.address.rfind('@') + 1) != domain)
+        continue;
+      const auto* account = const_cast<store::MailStore&>(*store).find_account(person.address);
+      if (account == nullptr)
+        continue;
+      auto& inbox = const_cast<store::Account*>(account)->inbox();
+      std::size_t seen = 0;
+      for (const auto& m : inbox.messages())
+        seen += m.flags.count("\\Seen");
+      out << fmt::format("  {:<22} INBOX: {} message{}, {} seen\n", person.address,
+                         inbox.messages().size(), inbox.messages().size() == 1 ? "" : "s", seen);
+    }
+  }
+  out << "\nOn the devices at the end:\n";
+  for (const auto& [host, state] : device_states())
+    out << fmt::format("  {:<22} ({}'s {}): {} message{} downloaded or read, {} session{}\n", host,
+                       state.person, state.device, state.messages.size(),
+                       state.messages.size() == 1 ? "" : "s", state.sessions,
+                       state.sessions == 1 ? "" : "s");
+}
+
+nlohmann::json trace_header(const World& world)
+{
+  const auto& s = world.scenario();
+  nlohmann::json places = nlohmann::json::array();
+  for (const auto& p : s.places)
+    places.push_back({{"name", p.name},
+                      {"city", p.city},
+                      {"latitude", p.latitude},
+                      {"longitude", p.longitude},
+                      {"utc_offset_minutes", p.utc_offset_minutes}});
+  nlohmann::json hosts = nlohmann::json::array();
+  for (const auto& h : world.platform().hosts())
+    hosts.push_back({{"name", h.name}, {"address", h.address}, {"place", h.place}});
+  nlohmann::json links = nlohmann::json::array();
+  for (const auto& l : world.platform().links())
+    links.push_back({{"name", l.name},
+                     {"between", {l.a, l.b}},
+                     {"latency_s", l.latency_s},
+                     {"bandwidth_Bps", l.bandwidth_Bps}});
+  return {{"record", "header"},
+          {"format", "mailsim-trace"},
+          {"version", kTraceFormatVersion},
+          {"mailsim", MAILSIM_VERSION},
+          {"simgrid", fmt::format("{}.{}", SIMGRID_VERSION_MAJOR, SIMGRID_VERSION_MINOR)},
+          {"scenario", {{"name", s.name}, {"hash", s.hash}}},
+          {"seed", s.seed},
+          {"epoch_unix", s.epoch_unix},
+          {"end_s", s.end_s},
+          {"world", {{"places", places}, {"hosts", hosts}, {"links", links}}}};
+}
+
+nlohmann::json trace_event(const TraceEvent& e)
+{
+  nlohmann::json j = {{"record", "event"}, {"time", e.time}, {"seq", e.seq}, {"kind", e.kind},
+                      {"src_host", e.src_host}, {"src_actor", e.src_actor}};
+  if (not e.dst_host.empty()) {
+    j["dst_host"] = e.dst_host;
+    j["dst_actor"] = e.dst_actor;
+  }
+  if (e.arrival >= 0)
+    j["arrival"] = e.arrival;
+  if (not e.conn.empty()) {
+    j["conn"] = e.conn;
+    j["role"] = e.role;
+    j["dir"] = e.dir;
+  }
+  if (not e.flow.empty())
+    j["flow"] = e.flow;
+  j["bytes"] = e.bytes;
+  if (not e.payload.empty())
+    j["payload"] = e.payload;
+  if (not e.summary.empty())
+    j["summary"] = e.summary;
+  if (not e.message_id.empty())
+    j["message_id"] = e.message_id;
+  return j;
+}
+
+nlohmann::json trace_summary(const World& world)
+{
+  nlohmann::json emails = nlohmann::json::array();
+  auto t_or_null = [](double t) { return t < 0 ? nlohmann::json() : nlohmann::json(t); };
+  for (const auto& t : world.timelines())
+    emails.push_back({{"message_id", t.message_id},
+                      {"from", t.from},
+                      {"to", t.to},
+                      {"subject", t.subject},
+                      {"composed", t_or_null(t.composed)},
+                      {"submitted", t_or_null(t.submitted)},
+                      {"relay_start", t_or_null(t.relay_start)},
+                      {"dns_start", t_or_null(t.dns_start)},
+                      {"dns_end", t_or_null(t.dns_end)},
+                      {"relayed", t_or_null(t.relayed)},
+                      {"delivered", t_or_null(t.delivered)},
+                      {"retrieval_open", t_or_null(t.retrieval_open)},
+                      {"read", t_or_null(t.read)},
+                      {"round_trips",
+                       {{"submission", t.submit_round_trips},
+                        {"dns", t.dns_round_trips},
+                        {"relay", t.relay_round_trips},
+                        {"retrieval", t.retrieval_round_trips}}}});
+  nlohmann::json bytes = nlohmann::json::object();
+  for (const auto& [kind, n] : world.recorder().bytes_by_kind())
+    bytes[kind] = n;
+  return {{"record", "summary"}, {"emails", emails}, {"bytes", bytes}};
+}
+
+void write_trace(std::ostream& out, const World& world)
+{
+  out << trace_header(world).dump() << "\n";
+  for (const auto& e : world.recorder().events())
+    out << trace_event(e).dump() << "\n";
+  out << trace_summary(world).dump() << "\n";
+}
+
+}  // namespace mailsim::sim

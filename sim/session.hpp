@@ -1,0 +1,76 @@
+// The loops that move an engine's bytes through a simulated socket.
+//
+// Every daemon and user agent in sim/ is the same few lines around a
+// sans-I/O engine from models/: write what the engine wants written, wait for
+// the peer's next flight, feed it, act on the events. Server sessions also
+// spend CPU on their host for each flight (ServerCosts), so that load turns
+// into queueing.
+#pragma once
+
+#include "sim/tcp.hpp"
+#include "sim/world.hpp"
+
+#include <simgrid/s4u.hpp>
+
+#include <string>
+
+namespace mailsim::sim {
+
+// Serves one accepted connection until the client closes it.
+template <class Engine, class OnEvents>
+void serve_session(Socket& socket, Engine& engine, OnEvents on_events)
+{
+  const auto& costs = World::get().costs();
+  if (auto greeting = engine.take_output(); not greeting.empty())
+    socket.send(greeting);
+  while (auto data = socket.receive()) {
+    simgrid::s4u::this_actor::execute(costs.per_command +
+                                      costs.per_message_byte * static_cast<double>(data->size()));
+    engine.receive(*data);
+    on_events(engine.take_events());
+    if (auto out = engine.take_output(); not out.empty())
+      socket.send(out);
+  }
+}
+
+// Drives a client engine until it is done, then closes the connection.
+template <class Engine, class OnEvents>
+void drive_session(Socket& socket, Engine& engine, OnEvents on_events)
+{
+  on_events(engine.take_events());
+  while (true) {
+    if (auto out = engine.take_output(); not out.empty())
+      socket.send(out);
+    if (engine.closed())
+      break;
+    auto data = socket.receive();
+    if (not data)
+      break;
+    engine.receive(*data);
+    on_events(engine.take_events());
+  }
+  socket.close();
+}
+
+// Starts a daemon actor that listens on host:port and runs `session` (a
+// callable taking std::shared_ptr<Connection>) in a new actor per connection,
+// as a real server gives each connection its own process or socket.
+template <class Session>
+void start_listener(const HostEntry& host, int port, const std::string& actor, Session session)
+{
+  simgrid::s4u::Actor::create(actor + ":" + std::to_string(port), host.host,
+                              [&host, port, actor, session]() {
+                                Listener listener(host, port);
+                                while (true) {
+                                  auto connection = listener.accept();
+                                  simgrid::s4u::Actor::create(actor, host.host,
+                                                              [connection, session]() {
+                                                                session(connection);
+                                                              })
+                                      ->daemonize();
+                                }
+                              })
+      ->daemonize();
+}
+
+}  // namespace mailsim::sim

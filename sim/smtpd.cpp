@@ -1,0 +1,144 @@
+// smtpd: the SMTP server of a provider, on port 25 (relay, RFC 5321) and 587
+// (submission, RFC 6409). One actor per connection runs smtp::ServerSession;
+// what the engine accepts is written to the queue (a CPU cost standing for the
+// queue file's write and fsync) before the 250 reply goes out, then handed to
+// the queue manager.
+#include "sim/daemons.hpp"
+
+#include "models/message.hpp"
+#include "sim/session.hpp"
+
+#include <xbt/log.h>
+
+XBT_LOG_NEW_DEFAULT_SUBCATEGORY(mailsim_smtpd, mailsim, "SMTP server (smtpd)");
+
+namespace sg4 = simgrid::s4u;
+
+namespace mailsim::sim {
+
+namespace {
+
+std::string domain_of(std::string_view address)
+{
+  auto at = address.rfind('@');
+  return at == std::string_view::npos ? std::string() : std::string(address.substr(at + 1));
+}
+
+// What smtpd needs from the rest of the server: accounts, local domains, the queue.
+class SmtpdBackend : public smtp::ServerBackend {
+ public:
+  SmtpdBackend(const scenario::Provider& provider, Connection& connection)
+      : provider_(provider), connection_(connection)
+  {
+  }
+
+  bool authenticate(std::string_view user, std::string_view password) override
+  {
+    auto* account = World::get().store(provider_.domain).find_account(user);
+    return account != nullptr && account->check_password(password);
+  }
+
+  smtp::RcptVerdict check_recipient(std::string_view address, bool authenticated) override
+  {
+    std::string domain = domain_of(address);
+    if (domain == provider_.domain)
+      return World::get().store(provider_.domain).find_account(address) != nullptr
+                 ? smtp::RcptVerdict::accept
+                 : smtp::RcptVerdict::unknown_user;
+    // Not ours: only an authenticated user of ours may have it relayed.
+    return authenticated ? smtp::RcptVerdict::accept : smtp::RcptVerdict::relay_denied;
+  }
+
+  std::string accept_message(const smtp::Envelope& envelope) override
+  {
+    auto& world = World::get();
+    QueuedMessage queued;
+    queued.queue_id = world.next_queue_id(provider_.host);
+    queued.envelope = envelope;
+    queued.message_id = msg::find_header(envelope.message, "Message-ID").value_or("");
+    queued.queued_at = sg4::Engine::get_clock();
+    // RFC 5321 4.4: every SMTP server that accepts a message prepends Received:.
+    const auto& me = world.platform().host(provider_.host);
+    std::int64_t now = world.scenario().epoch_unix + static_cast<std::int64_t>(queued.queued_at);
+    queued.envelope.message = msg::prepend_header(
+        envelope.message, "Received",
+        fmt::format("from {} ({} [{}])\r\n\tby {} with {} id {}\r\n\tfor <{}>; {}", envelope.helo,
+                    connection_.client_host->name, connection_.client_host->address, me.name,
+                    envelope.authenticated_user.empty() ? "ESMTP" : "ESMTPSA", queued.queue_id,
+                    envelope.recipients.empty() ? "" : envelope.recipients.front(),
+                    msg::format_date(now, me.utc_offset_minutes)));
+    connection_.message_id = queued.message_id;
+    accepted_.push_back(std::move(queued));
+    return accepted_.back().queue_id;
+  }
+
+  std::vector<QueuedMessage> take_accepted() { return std::exchange(accepted_, {}); }
+
+ private:
+  const scenario::Provider& provider_;
+  Connection& connection_;
+  std::vector<QueuedMessage> accepted_;
+};
+
+void smtpd_session(const scenario::Provider& provider, smtp::Service service,
+                   std::shared_ptr<Connection> connection)
+{
+  auto& world = World::get();
+  Socket socket = accept_connection(connection, "smtpd");
+  SmtpdBackend backend(provider, *connection);
+  smtp::ServerConfig config;
+  config.hostname = provider.host;
+  config.service = service;
+  smtp::ServerSession engine(config, backend);
+
+  serve_session(socket, engine, [&](const std::vector<smtp::ServerEvent>&) {
+    for (auto& queued : backend.take_accepted()) {
+      // The queue file is on disk before the 250 goes out (RFC 5321 6.1).
+      sg4::this_actor::execute(world.costs().queue_write);
+      queued.queued_at = sg4::Engine::get_clock();
+      for (const auto& rcpt : queued.envelope.recipients) {
+        auto& timeline = world.timeline(queued.message_id, rcpt);
+        if (service == smtp::Service::submission) {
+          timeline.submitted = queued.queued_at;
+          timeline.sending_server = provider.host;
+          timeline.queue_id_out = queued.queue_id;
+          timeline.submission_conn = connection->id;
+        } else {
+          timeline.relayed = queued.queued_at;
+          timeline.receiving_server = provider.host;
+          timeline.queue_id_in = queued.queue_id;
+          timeline.relay_conn = connection->id;
+        }
+      }
+      qmgr_enqueue(provider.domain, std::move(queued));
+    }
+  });
+}
+
+}  // namespace
+
+void start_smtpd(const scenario::Provider& provider, smtp::Service service)
+{
+  const auto& host = World::get().platform().host(provider.host);
+  int port = service == smtp::Service::submission ? kPortSubmission : kPortSmtp;
+  start_listener(host, port, "smtpd", [&provider, service](std::shared_ptr<Connection> c) {
+    smtpd_session(provider, service, std::move(c));
+  });
+}
+
+void start_mail_server(const scenario::Provider& provider)
+{
+  start_qmgr(provider);
+  if (provider.services.relay)
+    start_smtpd(provider, smtp::Service::relay);
+  if (provider.services.submission)
+    start_smtpd(provider, smtp::Service::submission);
+  if (provider.services.pop3)
+    start_pop3d(provider);
+  if (provider.services.imap)
+    start_imapd(provider);
+  if (provider.services.webmail)
+    start_webmaild(provider);
+}
+
+}  // namespace mailsim::sim

@@ -1,0 +1,320 @@
+// The user agents. A desktop client (Thunderbird, Outlook) composes the
+// RFC 5322 message itself and submits it on port 587 with AUTH (RFC 6409),
+// then reads mail over POP3 or IMAP; a web user agent is a browser talking
+// HTTP/1.1 to the provider's webmail, which composes and submits for it.
+// Each action is one session actor on the device's host, started by the
+// script, so a user who is not doing anything costs no actor.
+#include "sim/agents.hpp"
+
+#include "models/imap.hpp"
+#include "models/message.hpp"
+#include "models/pop3.hpp"
+#include "models/webmail.hpp"
+#include "sim/daemons.hpp"
+#include "sim/session.hpp"
+
+#include <xbt/log.h>
+
+#include <algorithm>
+
+XBT_LOG_NEW_DEFAULT_SUBCATEGORY(mailsim_ua, mailsim, "User agents (mua, browser)");
+
+namespace sg4 = simgrid::s4u;
+
+namespace mailsim::sim {
+
+namespace {
+
+std::map<std::string, DeviceState>& states()
+{
+  static std::map<std::string, DeviceState> all;  // by device host; one simulation per process
+  return all;
+}
+
+DeviceState& state_of(const scenario::Person& person, const scenario::Device& device)
+{
+  auto& state = states()[device.host];
+  state.person = person.name;
+  state.device = device.name;
+  state.host = device.host;
+  return state;
+}
+
+std::string domain_of(const std::string& address)
+{
+  return address.substr(address.rfind('@') + 1);
+}
+
+void trace_ua(const std::string& host, const std::string& actor, const std::string& summary,
+              const std::string& message_id = "")
+{
+  TraceEvent event;
+  event.time = sg4::Engine::get_clock();
+  event.kind = "ua";
+  event.src_host = host;
+  event.src_actor = actor;
+  event.summary = summary;
+  event.message_id = message_id;
+  World::get().recorder().add(std::move(event));
+}
+
+std::string join(const std::vector<std::string>& items)
+{
+  std::string out;
+  for (const auto& item : items)
+    out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+// The body reached the device: the message is read there.
+void mark_read(const std::string& message_id, const std::string& reader, const HostEntry& device,
+               const Connection& connection, const char* protocol)
+{
+  auto* timeline = World::get().find_timeline(message_id, reader);
+  if (timeline == nullptr || timeline->read >= 0)
+    return;
+  timeline->read = sg4::Engine::get_clock();
+  timeline->retrieval_open = connection.opened_at;
+  timeline->retrieval_established = connection.established_at;
+  timeline->retrieval_conn = connection.id;
+  timeline->retrieved_by = device.name;
+  timeline->retrieval_protocol = protocol;
+}
+
+const scenario::Provider& provider_of(const scenario::Person& person)
+{
+  const auto* provider = World::get().provider_of_domain(domain_of(person.address));
+  return *provider;  // the loader checked that every address belongs to a provider
+}
+
+void client_send(const scenario::Person& person, const scenario::Device& device,
+                 const scenario::Step& step)
+{
+  auto& world = World::get();
+  const auto& provider = provider_of(person);
+  const auto& me = world.platform().host(device.host);
+  const auto& server = world.platform().host(provider.host);
+  double now = sg4::Engine::get_clock();
+
+  msg::Composition c;
+  c.from_name = person.name;
+  c.from = person.address;
+  c.to = step.to;
+  c.subject = step.subject;
+  c.body = step.body;
+  c.date_unix = world.scenario().epoch_unix + static_cast<std::int64_t>(now);
+  c.tz_offset_minutes = me.utc_offset_minutes;
+  c.message_id = world.next_message_id(provider.domain, now);
+  std::string text = msg::build_message(c);
+  trace_ua(me.name, "mua",
+           fmt::format("{} presses Send: \"{}\" to {} ({} bytes)", person.name, step.subject,
+                       join(step.to), text.size()),
+           c.message_id);
+  for (const auto& rcpt : step.to) {
+    auto& t = world.timeline(c.message_id, rcpt);
+    t.from = person.address;
+    t.subject = step.subject;
+    t.composed = now;
+  }
+
+  ConnectionSpec spec{"smtp", "user agent", "submission server", "push"};
+  auto socket = connect(me, "mua", server, kPortSubmission, spec);
+  if (not socket) {
+    trace_ua(me.name, "mua", "submission refused: the server does not listen on port 587",
+             c.message_id);
+    return;
+  }
+  auto& connection = socket->connection();
+  connection.message_id = c.message_id;
+  smtp::Envelope envelope;
+  envelope.mail_from = person.address;
+  envelope.recipients = step.to;
+  envelope.message = text;
+  smtp::ClientConfig config;
+  config.helo_name = me.name;
+  config.auth = std::make_pair(person.address, person.password);
+  smtp::ClientSession engine(config, std::move(envelope));
+  drive_session(*socket, engine, [](const std::vector<smtp::ClientEvent>&) {});
+  for (const auto& rcpt : step.to) {
+    auto& t = world.timeline(c.message_id, rcpt);
+    t.submit_open = connection.opened_at;
+    t.submit_established = connection.established_at;
+    t.submit_round_trips = connection.round_trips;
+  }
+  trace_ua(me.name, "mua",
+           engine.succeeded() ? "message submitted; the user agent's part is done"
+                              : "submission failed: the server refused the message",
+           c.message_id);
+}
+
+void client_check(const scenario::Person& person, const scenario::Device& device)
+{
+  auto& world = World::get();
+  const auto& provider = provider_of(person);
+  const auto& me = world.platform().host(device.host);
+  const auto& server = world.platform().host(provider.host);
+  auto& state = state_of(person, device);
+  state.sessions++;
+
+  bool imap = device.retrieval == scenario::Retrieval::imap;
+  const char* protocol = imap ? "imap" : "pop3";
+  ConnectionSpec spec{protocol, "user agent", imap ? "IMAP server" : "POP3 server", "pull"};
+  trace_ua(me.name, "mua", fmt::format("{} checks for new mail ({})", person.name,
+                                       imap ? "IMAP" : "POP3"));
+  auto socket = connect(me, "mua", server, imap ? kPortImap : kPortPop3, spec);
+  if (not socket) {
+    trace_ua(me.name, "mua",
+             fmt::format("{} is refused: {} does not offer {}", person.name, provider.domain,
+                         imap ? "IMAP" : "POP3"));
+    return;
+  }
+  auto& connection = socket->connection();
+  std::vector<std::string> fetched;
+  if (imap) {
+    imap::ClientConfig config;
+    config.user = person.address;
+    config.password = person.password;
+    imap::ClientSession engine(config);
+    drive_session(*socket, engine, [&](const std::vector<imap::ClientEvent>& events) {
+      for (const auto& e : events)
+        if (e.kind == imap::ClientEvent::Kind::message_fetched) {
+          auto id = msg::find_header(e.message.text, "Message-ID").value_or("");
+          fetched.push_back(id);
+          mark_read(id, person.address, me, connection, protocol);
+        }
+    });
+  } else {
+    pop3::ClientConfig config;
+    config.user = person.address;
+    config.password = person.password;
+    config.mode = device.retrieval == scenario::Retrieval::pop3_delete
+                      ? pop3::Mode::delete_after_download
+                      : pop3::Mode::keep_on_server;
+    config.known_uidls.insert(state.known_uidls.begin(), state.known_uidls.end());
+    pop3::ClientSession engine(config);
+    drive_session(*socket, engine, [&](const std::vector<pop3::ClientEvent>& events) {
+      for (const auto& e : events)
+        if (e.kind == pop3::ClientEvent::Kind::message_retrieved) {
+          auto id = msg::find_header(e.message.text, "Message-ID").value_or("");
+          fetched.push_back(id);
+          state.known_uidls.push_back(e.message.uidl);
+          mark_read(id, person.address, me, connection, protocol);
+        }
+    });
+  }
+  for (const auto& id : fetched) {
+    state.messages.push_back(id);
+    if (auto* t = world.find_timeline(id, person.address); t && t->retrieval_conn == connection.id)
+      t->retrieval_round_trips = connection.round_trips;
+  }
+  trace_ua(me.name, "mua",
+           fetched.empty() ? fmt::format("{} has no new mail", person.name)
+                           : fmt::format("{} now has {} new message(s) on the {}", person.name,
+                                         fetched.size(), device.name));
+}
+
+void web_session(const scenario::Person& person, const scenario::Device& device,
+                 const scenario::Step* step)
+{
+  auto& world = World::get();
+  const auto& provider = provider_of(person);
+  const auto& me = world.platform().host(device.host);
+  const auto& server = world.platform().host(provider.host);
+  auto& state = state_of(person, device);
+  double now = sg4::Engine::get_clock();
+
+  webmail::ClientConfig config;
+  config.host = provider.host;
+  config.user = person.address;
+  config.password = person.password;
+  webmail::Operation op;
+  if (step != nullptr) {
+    op.kind = webmail::Operation::Kind::send;
+    op.to = step->to;
+    op.subject = step->subject;
+    op.body = step->body;
+    trace_ua(me.name, "browser",
+             fmt::format("{} presses Send in webmail: \"{}\" to {}", person.name, step->subject,
+                         join(step->to)));
+  } else {
+    op.kind = webmail::Operation::Kind::read_unseen;
+    state.sessions++;
+    trace_ua(me.name, "browser", fmt::format("{} opens webmail to read new mail", person.name));
+  }
+  config.operations.push_back(op);
+
+  ConnectionSpec spec{"http", "browser", "webmail server", step ? "push" : "pull"};
+  auto socket = connect(me, "browser", server, kPortHttp, spec);
+  if (not socket) {
+    trace_ua(me.name, "browser", fmt::format("{} does not offer webmail", provider.domain));
+    return;
+  }
+  auto& connection = socket->connection();
+  webmail::ClientSession engine(config);
+  std::vector<std::string> read;
+  drive_session(*socket, engine, [&](const std::vector<webmail::ClientEvent>& events) {
+    for (const auto& e : events) {
+      if (e.kind == webmail::ClientEvent::Kind::message_sent) {
+        // webmaild created the timeline entry when it composed the message.
+        for (const auto& rcpt : step->to)
+          if (auto* t = world.find_timeline(connection.message_id, rcpt); t && t->composed < 0)
+            t->composed = now;
+      } else if (e.kind == webmail::ClientEvent::Kind::message_read) {
+        auto* account = world.store(provider.domain).find_account(person.address);
+        for (const auto& m : account->inbox().messages())
+          if (m.uid == e.id) {
+            read.push_back(m.message_id);
+            mark_read(m.message_id, person.address, me, connection, "http");
+          }
+      }
+    }
+  });
+  if (step != nullptr) {
+    for (const auto& rcpt : step->to)
+      if (auto* t = world.find_timeline(connection.message_id, rcpt)) {
+        t->submit_round_trips = connection.round_trips;
+        t->submit_open = connection.opened_at;
+        t->submit_established = connection.established_at;
+      }
+    trace_ua(me.name, "browser",
+             engine.succeeded() ? "webmail accepted the message" : "webmail refused the message",
+             connection.message_id);
+    return;
+  }
+  for (const auto& id : read) {
+    state.messages.push_back(id);
+    if (auto* t = world.find_timeline(id, person.address); t && t->retrieval_conn == connection.id)
+      t->retrieval_round_trips = connection.round_trips;
+  }
+  trace_ua(me.name, "browser",
+           read.empty() ? fmt::format("{} has no new mail", person.name)
+                        : fmt::format("{} read {} new message(s) in the browser", person.name,
+                                      read.size()));
+}
+
+}  // namespace
+
+void send_mail(const scenario::Person& person, const scenario::Device& device,
+               const scenario::Step& step)
+{
+  state_of(person, device);
+  if (device.agent == scenario::AgentKind::web)
+    web_session(person, device, &step);
+  else
+    client_send(person, device, step);
+}
+
+void check_mail(const scenario::Person& person, const scenario::Device& device)
+{
+  if (device.agent == scenario::AgentKind::web)
+    web_session(person, device, nullptr);
+  else
+    client_check(person, device);
+}
+
+const std::map<std::string, DeviceState>& device_states()
+{
+  return states();
+}
+
+}  // namespace mailsim::sim

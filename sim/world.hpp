@@ -1,0 +1,108 @@
+// The state of one run, shared by every actor: the scenario, the platform,
+// the trace recorder, each provider's mail store, the DNS zone, the counters
+// that give deterministic ids, and the per-message timeline the summary reads.
+//
+// SimGrid runs one simulation per process, and all actors run in one thread
+// (one at a time), so a single World needs no locking.
+#pragma once
+
+#include "models/dns.hpp"
+#include "models/store.hpp"
+#include "sim/platform.hpp"
+#include "sim/scenario.hpp"
+#include "sim/trace.hpp"
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace mailsim::sim {
+
+// Server-side costs, in flops on the server host (1 Gflop/s by default, so
+// 1e6 flops is 1 ms). They make load show up as CPU queueing.
+struct ServerCosts {
+  double per_command = 2e4;      // parse a command line and build the reply (20 us)
+  double per_message_byte = 20;  // scan a body (headers, dot-unstuffing)
+  double queue_write = 2e6;      // write the queue file and fsync it (2 ms)
+  double mailbox_write = 1e6;    // append to the recipient's mailbox (1 ms)
+  double per_lookup = 1e4;       // a DNS answer from the zone
+};
+
+// Where the time of one message to one recipient went, in simulated seconds
+// (-1: did not happen). One per (Message-ID, recipient).
+struct Timeline {
+  std::string message_id;
+  std::string from, to, subject;
+  std::string sending_server, receiving_server;
+  std::string submission_conn, relay_conn, retrieval_conn;
+  std::string queue_id_out, queue_id_in;
+  double composed = -1;          // the user pressed Send
+  double submit_open = -1;       // UA's SYN
+  double submit_established = -1;
+  double submitted = -1;         // the sending server accepted it (queued)
+  double relay_start = -1;       // the queue manager handed it to the relay client
+  double dns_start = -1, dns_end = -1;
+  double relay_open = -1, relay_established = -1;
+  double relayed = -1;           // the receiving server accepted it
+  double delivered = -1;         // stored in the recipient's mailbox
+  double retrieval_open = -1;    // the recipient's UA opened the session that fetched it
+  double retrieval_established = -1;
+  double read = -1;              // the body arrived on the recipient's device
+  int submit_round_trips = 0, dns_round_trips = 0, relay_round_trips = 0;
+  int retrieval_round_trips = 0;
+  std::string retrieved_by;      // device host that read it
+  std::string retrieval_protocol;
+};
+
+class World {
+ public:
+  World(const scenario::Scenario& scenario, bool keep_events);
+  static World& get();  // the World of this process's run
+
+  const scenario::Scenario& scenario() const { return scenario_; }
+  Platform& platform() { return *platform_; }
+  const Platform& platform() const { return *platform_; }
+  Recorder& recorder() { return recorder_; }
+  const Recorder& recorder() const { return recorder_; }
+  store::MailStore& store(const std::string& domain) { return *stores_.at(domain); }
+  const std::map<std::string, std::unique_ptr<store::MailStore>>& stores() const { return stores_; }
+  const dns::Zone& zone() const { return zone_; }
+  const ServerCosts& costs() const { return costs_; }
+
+  const scenario::Provider* provider_of_domain(const std::string& domain) const;
+  const scenario::Provider* provider_of_host(const std::string& host) const;
+  const scenario::Person* person_by_address(const std::string& address) const;
+
+  std::string next_connection_id() { return "c" + std::to_string(++connections_); }
+  std::string next_queue_id(const std::string& host);
+  std::string next_message_id(const std::string& domain, double now);
+  std::uint16_t next_dns_id() { return static_cast<std::uint16_t>(++dns_queries_); }
+
+  Timeline& timeline(const std::string& message_id, const std::string& recipient);
+  Timeline* find_timeline(const std::string& message_id, const std::string& recipient);
+  const std::vector<Timeline>& timelines() const { return timelines_; }
+
+  // Ports that have a listener ("mail.ums.com:25"); a SYN to any other port gets RST.
+  void listen(const std::string& key) { listening_.insert(key); }
+  void unlisten(const std::string& key) { listening_.erase(key); }
+  bool is_listening(const std::string& key) const { return listening_.count(key) > 0; }
+
+ private:
+  const scenario::Scenario& scenario_;
+  std::unique_ptr<Platform> platform_;
+  Recorder recorder_;
+  std::map<std::string, std::unique_ptr<store::MailStore>> stores_;
+  dns::Zone zone_;
+  ServerCosts costs_;
+  std::uint64_t connections_ = 0;
+  std::uint64_t dns_queries_ = 0;
+  std::map<std::string, std::uint64_t> queue_ids_;
+  std::map<std::string, std::uint64_t> message_ids_;
+  std::vector<Timeline> timelines_;
+  std::set<std::string> listening_;
+  std::map<std::pair<std::string, std::string>, std::size_t> timeline_index_;
+};
+
+}  // namespace mailsim::sim
