@@ -35,6 +35,7 @@ struct Link {
 struct Access {
   double latency_s = 0.005;
   double bandwidth_Bps = 12.5e6;  // 100 Mbit/s
+  std::string source = "";       // where the figures come from ("" spares {l, b} a warning)
 };
 
 struct Services {
