@@ -6,6 +6,7 @@
 #include "models/message.hpp"
 #include "sim/world.hpp"
 
+#include <fmt/format.h>
 #include <xbt/log.h>
 
 XBT_LOG_NEW_DEFAULT_SUBCATEGORY(mailsim_local, mailsim, "Local delivery (local)");

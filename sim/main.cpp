@@ -11,6 +11,7 @@
 #include "sim/scenario.hpp"
 
 #include <CLI/CLI.hpp>
+#include <simgrid/s4u/Engine.hpp>
 #include <simgrid/version.h>
 
 #include <exception>

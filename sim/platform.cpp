@@ -1,5 +1,6 @@
 #include "sim/platform.hpp"
 
+#include <xbt/config.hpp>
 #include <xbt/log.h>
 
 #include <cassert>

@@ -3,6 +3,7 @@
 #include "sim/agents.hpp"
 
 #include <fmt/format.h>
+#include <simgrid/s4u/Engine.hpp>
 #include <simgrid/version.h>
 
 #include <algorithm>

@@ -6,6 +6,7 @@
 #include "sim/tcp.hpp"
 #include "sim/world.hpp"
 
+#include <fmt/format.h>
 #include <xbt/log.h>
 
 #include <map>

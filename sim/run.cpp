@@ -7,6 +7,7 @@
 #include "sim/world.hpp"
 
 #include <simgrid/s4u.hpp>
+#include <xbt/config.hpp>
 #include <xbt/log.h>
 
 #include <cstdio>
@@ -65,7 +66,7 @@ int run_scenario(const scenario::Scenario& scenario, const RunOptions& options)
   if (simgrid::config::is_default("contexts/stack-size"))
     engine.set_config("contexts/stack-size:256");  // KiB; our actors are shallow
 
-  bool keep_events = options.story || not options.trace_path.empty();
+  bool keep_events = (options.story && not options.quiet) || not options.trace_path.empty();
   World world(scenario, keep_events);
 
   // Servers first, so that they listen before the first user acts at time 0.

@@ -140,8 +140,12 @@ std::string render(const Json& value) {
   return text;
 }
 
-// "Rav, Uday", or the first few and a count.
-std::string list_names(const std::vector<std::string>& names) {
+// "Rav, Uday", or the first few and a count; each name once.
+std::string list_names(const std::vector<std::string>& all) {
+  std::vector<std::string> names;
+  for (const auto& name : all) {
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  }
   constexpr std::size_t shown = 8;
   std::string text;
   for (std::size_t i = 0; i < names.size() && i < shown; ++i) {
@@ -743,7 +747,7 @@ class Reader {
                                  const std::vector<Unit>& units, bool positive);
   Access access(const Json* object, const Path& path, Access fallback);
   bool known_place(const Json* object, const char* key, const Path& path);
-  void claim(std::map<std::string, Path>& names, const std::string& name, const Path& path,
+  bool claim(std::map<std::string, Path>& names, const std::string& name, const Path& path,
              const char* what, const Path& report_at);
   void claim_host(const std::string& host, const Path& owner, bool written);
   void claim_address(const Json* object, const Path& owner);
@@ -810,19 +814,21 @@ bool Reader::known_place(const Json* object, const char* key, const Path& path) 
   auto name = string_member(object, key);
   if (!name) return false;
   if (place_names_.count(*name)) return true;
+  if (place_list_.empty()) return false;  // "places" itself is broken: said once, there
   problem(path, fmt::format("\"{}\" is not one of the places ({})", *name,
                             list_names(place_list_)));
   return false;
 }
 
-// Records the first user of a name; any later one is a problem.
-void Reader::claim(std::map<std::string, Path>& names, const std::string& name, const Path& path,
+// Records the first user of a name; any later one is a problem (and false).
+bool Reader::claim(std::map<std::string, Path>& names, const std::string& name, const Path& path,
                    const char* what, const Path& report_at) {
   auto [it, fresh] = names.emplace(name, path);
   if (!fresh) {
     problem(report_at, fmt::format("\"{}\" is already the {} of {}", name, what,
                                    path_string(it->second)));
   }
+  return fresh;
 }
 
 void Reader::claim_host(const std::string& host, const Path& owner, bool written) {
@@ -930,6 +936,10 @@ void Reader::read_links() {
       }
       std::string name = ends[e]->get<std::string>();
       if (!place_names_.count(name)) {
+        if (place_list_.empty()) {
+          usable = false;
+          continue;
+        }
         problem(here / "between" / e, fmt::format("\"{}\" is not one of the places ({})", name,
                                                   list_names(place_list_)));
         usable = false;
@@ -990,9 +1000,8 @@ void Reader::read_providers() {
     Path here = list / i;
     Provider provider;
     provider.domain = lower(string_member(object, "domain").value_or(""));
-    if (!provider.domain.empty()) {
-      claim(domains, provider.domain, here, "domain", here / "domain");
-    }
+    bool unique = !provider.domain.empty() &&
+                  claim(domains, provider.domain, here, "domain", here / "domain");
     if (known_place(object, "place", here / "place")) {
       provider.place = *string_member(object, "place");
       hosting_places_.push_back(provider.place);
@@ -1001,7 +1010,8 @@ void Reader::read_providers() {
     auto host = string_member(object, "host");
     if (host || !provider.domain.empty()) {
       provider.host = lower(host.value_or("mail." + provider.domain));
-      claim_host(provider.host, here, host.has_value());
+      // A default host repeats a repeated domain: that was said already.
+      if (host || unique) claim_host(provider.host, here, host.has_value());
     }
     claim_address(object, here);
     provider.address = string_member(object, "address").value_or("");
@@ -1052,7 +1062,7 @@ void Reader::read_people() {
     Path here = list / i;
     Person person;
     person.name = string_member(object, "name").value_or("");
-    if (!person.name.empty()) claim(names, person.name, here, "name", here / "name");
+    bool unique = !person.name.empty() && claim(names, person.name, here, "name", here / "name");
 
     if (auto address = string_member(object, "address")) {
       person.address = normalize_address(*address);
@@ -1110,7 +1120,7 @@ void Reader::read_people() {
       if (person_label.empty()) person_label = fmt::format("person{}", i + 1);
       if (device_label.empty()) device_label = fmt::format("device{}", d + 1);
       device.host = lower(host.value_or(person_label + "-" + device_label));
-      claim_host(device.host, at, host.has_value());
+      if (host || unique) claim_host(device.host, at, host.has_value());
       claim_address(entry, at);
       device.address = string_member(entry, "address").value_or("");
       device.access = access(entry, at, Access{0.005, 12.5e6});

@@ -12,6 +12,7 @@
 
 #include "sim/session.hpp"
 
+#include <fmt/format.h>
 #include <xbt/log.h>
 
 #include <algorithm>

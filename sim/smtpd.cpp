@@ -8,6 +8,7 @@
 #include "models/message.hpp"
 #include "sim/session.hpp"
 
+#include <fmt/format.h>
 #include <xbt/log.h>
 
 XBT_LOG_NEW_DEFAULT_SUBCATEGORY(mailsim_smtpd, mailsim, "SMTP server (smtpd)");

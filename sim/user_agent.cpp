@@ -13,6 +13,7 @@
 #include "sim/daemons.hpp"
 #include "sim/session.hpp"
 
+#include <fmt/format.h>
 #include <xbt/log.h>
 
 #include <algorithm>

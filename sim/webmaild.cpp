@@ -9,6 +9,7 @@
 #include "models/webmail.hpp"
 #include "sim/session.hpp"
 
+#include <fmt/format.h>
 #include <xbt/log.h>
 
 XBT_LOG_NEW_DEFAULT_SUBCATEGORY(mailsim_webmaild, mailsim, "Webmail server (webmaild)");
