@@ -15,7 +15,6 @@
 #include <iostream>
 #include <sstream>
 
-XBT_LOG_NEW_CATEGORY(mailsim, "mailsim, the email network simulator");
 XBT_LOG_NEW_DEFAULT_SUBCATEGORY(mailsim_run, mailsim, "Running a scenario");
 
 namespace sg4 = simgrid::s4u;

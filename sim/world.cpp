@@ -37,7 +37,8 @@ World::World(const scenario::Scenario& scenario, bool keep_events)
   }
   for (const auto& person : scenario.people) {
     auto at = person.address.rfind('@');
-    stores_.at(person.address.substr(at + 1))->add_account(person.address, person.password);
+    if (auto it = stores_.find(person.address.substr(at + 1)); it != stores_.end())
+      it->second->add_account(person.address, person.password);
   }
 }
 
