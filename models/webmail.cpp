@@ -1,0 +1,541 @@
+#include "models/webmail.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <cctype>
+#include <limits>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace mailsim::webmail {
+
+namespace {
+
+// Insertion-ordered JSON, so a response reads in the order the API documents its fields.
+using Json = nlohmann::ordered_json;
+
+constexpr std::string_view user_agent = "mailsim-webmail/1";
+constexpr std::string_view cookie_name = "session";
+constexpr std::string_view inbox = "INBOX";
+
+// Compact and deterministic; invalid UTF-8 from a stored message is replaced, not thrown.
+std::string dump(const Json& j) {
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+std::optional<Json> parse_json(std::string_view text) {
+  Json j = Json::parse(text.begin(), text.end(), nullptr, false);
+  if (j.is_discarded()) return std::nullopt;
+  return j;
+}
+
+http::Response json_response(int status, const Json& body) {
+  http::Response r;
+  r.status = status;
+  r.body = dump(body);
+  return r;
+}
+
+http::Response error_response(int status, std::string_view message) {
+  return json_response(status, Json{{"error", message}});
+}
+
+std::string status_text(int status) {
+  return fmt::format("{} {}", status, http::reason_phrase(status));
+}
+
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> out;
+  while (!path.empty()) {
+    auto slash = path.find('/');
+    out.push_back(path.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  return out;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// A uid is a decimal number that fits 32 bits; anything else names no message.
+std::optional<std::uint32_t> parse_uid(std::string_view text) {
+  if (text.empty() || text.size() > 10) return std::nullopt;
+  std::uint64_t n = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  if (n > std::numeric_limits<std::uint32_t>::max()) return std::nullopt;
+  return static_cast<std::uint32_t>(n);
+}
+
+// The value of one cookie in a Cookie field: "a=1; session=s3" (rfc6265 5.4).
+std::optional<std::string> cookie_value(std::string_view field, std::string_view name) {
+  while (!field.empty()) {
+    auto semi = field.find(';');
+    auto pair = field.substr(0, semi);
+    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+    auto eq = pair.find('=');
+    if (eq != std::string_view::npos && pair.substr(0, eq) == name)
+      return std::string(pair.substr(eq + 1));
+    if (semi == std::string_view::npos) break;
+    field.remove_prefix(semi + 1);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string encode_segment(std::string_view segment) {
+  std::string out;
+  for (char ch : segment) {
+    auto c = static_cast<unsigned char>(ch);
+    bool unreserved = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '.' || c == '_' || c == '~';
+    if (unreserved)
+      out += ch;
+    else
+      out += fmt::format("%{:02X}", c);
+  }
+  return out;
+}
+
+std::optional<std::string> decode_segment(std::string_view segment) {
+  std::string out;
+  for (std::size_t i = 0; i < segment.size(); ++i) {
+    if (segment[i] != '%') {
+      out += segment[i];
+      continue;
+    }
+    if (i + 2 >= segment.size()) return std::nullopt;
+    int hi = hex_value(segment[i + 1]);
+    int lo = hex_value(segment[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sessions.
+
+std::string SessionTable::open(std::string_view user) {
+  std::string token = fmt::format("s{}", next_++);
+  users_.emplace(token, std::string(user));
+  return token;
+}
+
+std::optional<std::string> SessionTable::user(std::string_view token) const {
+  auto it = users_.find(token);
+  if (it == users_.end()) return std::nullopt;
+  return it->second;
+}
+
+void SessionTable::close(std::string_view token) {
+  auto it = users_.find(token);
+  if (it != users_.end()) users_.erase(it);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server.
+
+ServerSession::ServerSession(ServerConfig config, Backend& backend)
+    : config_(std::move(config)),
+      backend_(backend),
+      sessions_(own_sessions_),
+      parser_(config_.limits) {}
+
+ServerSession::ServerSession(ServerConfig config, Backend& backend, SessionTable& sessions)
+    : config_(std::move(config)), backend_(backend), sessions_(sessions), parser_(config_.limits) {}
+
+void ServerSession::receive(std::string_view bytes) {
+  if (closed_) return;
+  parser_.feed(bytes);
+  while (!closed_) {
+    auto request = parser_.next();
+    if (!request) break;
+    handle(*request);
+  }
+  if (closed_ || !parser_.failed()) return;
+
+  // rfc9112.txt 2.2: a request that breaks the grammar gets 400 (or a more precise code) and
+  // the connection is closed, since the framing of what follows is unknown.
+  ++requests_;
+  event(ServerEvent::Kind::protocol_error, parser_.error(), requests_);
+  emit(error_response(parser_.error_status(), parser_.error()), true);
+}
+
+std::string ServerSession::take_output() {
+  return std::exchange(output_, {});
+}
+
+std::vector<ServerEvent> ServerSession::take_events() {
+  return std::exchange(events_, {});
+}
+
+void ServerSession::handle(const http::Request& request) {
+  ++requests_;
+  event(ServerEvent::Kind::request_received, fmt::format("{} {}", request.method, request.target),
+        requests_);
+  http::Response response = route(request);
+  emit(response, !http::keeps_alive(request));
+}
+
+void ServerSession::event(ServerEvent::Kind kind, std::string detail, std::uint32_t id) {
+  events_.push_back(ServerEvent{kind, std::move(detail), id});
+}
+
+// Frames a routed response: the fixed fields first, then the route's own (Set-Cookie, Allow).
+void ServerSession::emit(const http::Response& routed, bool close) {
+  http::Response response;
+  response.status = routed.status;
+  if (!config_.date.empty()) response.headers.emplace_back("Date", config_.date);
+  response.headers.emplace_back("Content-Type", "application/json");
+  response.headers.emplace_back("Content-Length", std::to_string(routed.body.size()));
+  for (const auto& field : routed.headers) response.headers.push_back(field);
+  if (close) response.headers.emplace_back("Connection", "close");
+  response.body = routed.body;
+
+  output_ += response.to_bytes();
+  event(ServerEvent::Kind::response_sent, status_text(response.status), requests_);
+  if (close) closed_ = true;
+}
+
+std::optional<std::string> ServerSession::session_user(const http::Request& request) const {
+  auto field = request.header("Cookie");
+  if (!field) return std::nullopt;
+  auto token = cookie_value(*field, cookie_name);
+  if (!token) return std::nullopt;
+  return sessions_.user(*token);
+}
+
+// Path first (404), then method (405), then session (401), then the handler's own checks.
+http::Response ServerSession::route(const http::Request& request) {
+  std::string_view target = request.target;
+  target = target.substr(0, target.find('?'));
+  std::vector<std::string> path;
+  if (target.empty() || target.front() != '/') return error_response(404, "not found");
+  for (auto raw : split_path(target.substr(1))) {
+    auto segment = decode_segment(raw);
+    if (!segment) return error_response(400, "bad percent-encoding");
+    path.push_back(std::move(*segment));
+  }
+  if (path.size() < 2 || path[0] != "api") return error_response(404, "not found");
+
+  enum class Route { login, logout, send, folders, messages, message };
+  Route route;
+  std::string_view allowed;
+  const std::string& name = path[1];
+  if (path.size() == 2 && name == "login") {
+    route = Route::login, allowed = "POST";
+  } else if (path.size() == 2 && name == "logout") {
+    route = Route::logout, allowed = "POST";
+  } else if (path.size() == 2 && name == "send") {
+    route = Route::send, allowed = "POST";
+  } else if (path.size() == 2 && name == "folders") {
+    route = Route::folders, allowed = "GET";
+  } else if (path.size() == 4 && name == "folders" && path[3] == "messages") {
+    route = Route::messages, allowed = "GET";
+  } else if (path.size() == 4 && name == "messages") {
+    route = Route::message, allowed = "GET";
+  } else {
+    return error_response(404, "not found");
+  }
+  if (request.method != allowed) {
+    // rfc9110 15.5.6: a 405 carries an Allow field listing the methods that would work.
+    http::Response r = error_response(405, "method not allowed");
+    r.headers.emplace_back("Allow", std::string(allowed));
+    return r;
+  }
+  if (route == Route::login) return login(request);
+
+  auto user = session_user(request);
+  if (!user) return error_response(401, "not logged in");
+  switch (route) {
+    case Route::logout:
+      return logout(request);
+    case Route::send:
+      return send(request, *user);
+    case Route::folders:
+      return list_folders(*user);
+    case Route::messages:
+      return list_messages(*user, path[2]);
+    case Route::message:
+      return read_message(*user, path[2], path[3]);
+    case Route::login:
+      break;
+  }
+  return error_response(500, "unrouted");
+}
+
+http::Response ServerSession::login(const http::Request& request) {
+  auto j = parse_json(request.body);
+  if (!j || !j->is_object()) return error_response(400, "bad JSON");
+  auto user = j->find("user");
+  auto password = j->find("password");
+  if (user == j->end() || !user->is_string() || password == j->end() || !password->is_string())
+    return error_response(400, "user and password must be strings");
+
+  const auto& name = user->get_ref<const std::string&>();
+  if (!backend_.authenticate(name, password->get_ref<const std::string&>())) {
+    event(ServerEvent::Kind::login_failed, name);
+    return error_response(401, "invalid credentials");
+  }
+  std::string token = sessions_.open(name);
+  event(ServerEvent::Kind::logged_in, name);
+  http::Response r = json_response(200, Json{{"ok", true}});
+  r.headers.emplace_back("Set-Cookie", fmt::format("{}={}; Path=/; HttpOnly", cookie_name, token));
+  return r;
+}
+
+http::Response ServerSession::logout(const http::Request& request) {
+  if (auto field = request.header("Cookie"))
+    if (auto token = cookie_value(*field, cookie_name)) sessions_.close(*token);
+  return json_response(200, Json{{"ok", true}});
+}
+
+http::Response ServerSession::send(const http::Request& request, const std::string& user) {
+  auto j = parse_json(request.body);
+  if (!j || !j->is_object()) return error_response(400, "bad JSON");
+  auto to = j->find("to");
+  if (to == j->end() || !to->is_array() || to->empty())
+    return error_response(400, "to must be a non-empty list of addresses");
+  std::vector<std::string> recipients;
+  for (const auto& address : *to) {
+    if (!address.is_string() || address.get_ref<const std::string&>().empty())
+      return error_response(400, "to must be a non-empty list of addresses");
+    recipients.push_back(address.get<std::string>());
+  }
+  std::string subject, body;
+  for (auto [key, into] : {std::pair{"subject", &subject}, std::pair{"body", &body}}) {
+    auto it = j->find(key);
+    if (it == j->end()) continue;
+    if (!it->is_string()) return error_response(400, fmt::format("{} must be a string", key));
+    *into = it->get<std::string>();
+  }
+
+  auto [queue_id, message_id] = backend_.submit(user, recipients, subject, body);
+  event(ServerEvent::Kind::message_submitted, queue_id);
+  return json_response(202, Json{{"queued", queue_id}, {"message_id", message_id}});
+}
+
+http::Response ServerSession::list_folders(const std::string& user) {
+  Json out = Json::array();
+  for (const auto& [name, counts] : backend_.folders(user))
+    out.push_back(Json{{"name", name}, {"messages", counts.first}, {"unseen", counts.second}});
+  return json_response(200, out);
+}
+
+http::Response ServerSession::list_messages(const std::string& user, const std::string& folder) {
+  auto folders = backend_.folders(user);
+  bool known =
+      std::any_of(folders.begin(), folders.end(), [&](const auto& f) { return f.first == folder; });
+  if (!known) return error_response(404, "no such folder");
+
+  Json out = Json::array();
+  auto messages = backend_.list(user, folder);
+  for (const auto& m : messages) {
+    out.push_back(Json{{"id", m.id},
+                       {"from", m.from},
+                       {"subject", m.subject},
+                       {"date", m.date},
+                       {"seen", m.seen},
+                       {"size", m.size}});
+  }
+  event(ServerEvent::Kind::message_listed, folder, static_cast<std::uint32_t>(messages.size()));
+  return json_response(200, out);
+}
+
+http::Response ServerSession::read_message(const std::string& user, const std::string& folder,
+                                           std::string_view uid) {
+  auto id = parse_uid(uid);
+  if (!id) return error_response(404, "no such message");
+  auto view = backend_.read(user, folder, *id);
+  if (!view) return error_response(404, "no such message");
+
+  event(ServerEvent::Kind::message_read, folder, view->id);
+  return json_response(200, Json{{"id", view->id},
+                                 {"from", view->from},
+                                 {"to", view->to},
+                                 {"subject", view->subject},
+                                 {"date", view->date},
+                                 {"body", view->body},
+                                 {"raw_size", view->raw_size}});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client.
+
+ClientSession::ClientSession(ClientConfig config) : config_(std::move(config)) {
+  Json credentials{{"user", config_.user}, {"password", config_.password}};
+  request("POST", "/api/login", dump(credentials), Pending{Step::login});
+}
+
+std::string ClientSession::take_output() {
+  return std::exchange(output_, {});
+}
+
+std::vector<ClientEvent> ClientSession::take_events() {
+  return std::exchange(events_, {});
+}
+
+void ClientSession::event(ClientEvent::Kind kind, std::string detail, std::uint32_t id) {
+  events_.push_back(ClientEvent{kind, std::move(detail), id});
+}
+
+void ClientSession::fail(std::string reason, bool fatal) {
+  failed_ = true;
+  event(ClientEvent::Kind::failed, std::move(reason));
+  if (fatal) closed_ = true;
+}
+
+void ClientSession::request(std::string method, std::string target, std::string body,
+                            Pending pending, bool close) {
+  assert(!pending_ && !closed_);
+  http::Request r;
+  r.method = std::move(method);
+  r.target = std::move(target);
+  r.headers.emplace_back("Host", config_.host);
+  r.headers.emplace_back("User-Agent", std::string(user_agent));
+  if (!cookie_.empty())
+    r.headers.emplace_back("Cookie", fmt::format("{}={}", cookie_name, cookie_));
+  if (!body.empty()) r.headers.emplace_back("Content-Type", "application/json");
+  // rfc9110 8.6: a POST without content still says Content-Length: 0.
+  if (!body.empty() || r.method == "POST")
+    r.headers.emplace_back("Content-Length", std::to_string(body.size()));
+  if (close) r.headers.emplace_back("Connection", "close");
+  r.body = std::move(body);
+
+  ++requests_;
+  parser_.expect(r.method);
+  output_ += r.to_bytes();
+  pending_ = pending;
+}
+
+void ClientSession::receive(std::string_view bytes) {
+  if (closed_) return;
+  parser_.feed(bytes);
+  while (!closed_) {
+    auto response = parser_.next();
+    if (!response) break;
+    on_response(*response);
+  }
+  if (!closed_ && parser_.failed()) fail(fmt::format("bad response: {}", parser_.error()), true);
+}
+
+void ClientSession::start_operation() {
+  std::size_t index = next_operation_++;
+  const Operation& op = config_.operations[index];
+  std::string list_target = fmt::format("/api/folders/{}/messages", inbox);
+  switch (op.kind) {
+    case Operation::Kind::send: {
+      Json message{{"to", op.to}, {"subject", op.subject}, {"body", op.body}};
+      request("POST", "/api/send", dump(message), Pending{Step::send, index});
+      break;
+    }
+    case Operation::Kind::list_inbox:
+      request("GET", list_target, "", Pending{Step::list, index});
+      break;
+    case Operation::Kind::read_unseen:
+      request("GET", list_target, "", Pending{Step::list_for_read, index});
+      break;
+  }
+}
+
+// The next request of the script: a pending read, the next operation, or the logout.
+void ClientSession::advance() {
+  if (!to_read_.empty()) {
+    std::uint32_t uid = to_read_.front();
+    to_read_.erase(to_read_.begin());
+    request("GET", fmt::format("/api/messages/{}/{}", inbox, uid), "",
+            Pending{Step::read, next_operation_ - 1, uid});
+  } else if (next_operation_ < config_.operations.size()) {
+    start_operation();
+  } else {
+    request("POST", "/api/logout", "", Pending{Step::logout}, true);
+  }
+}
+
+void ClientSession::on_response(const http::Response& response) {
+  if (response.status < 200) return;  // interim; the final response follows (rfc9112.txt 9.2)
+  if (!pending_) {
+    fail("response without a request", true);  // rfc9112.txt 9.2
+    return;
+  }
+  Pending p = *pending_;
+  pending_.reset();
+  event(ClientEvent::Kind::response_received, status_text(response.status), requests_);
+  bool ok = response.status >= 200 && response.status < 300;
+
+  if (p.step == Step::logout) {
+    if (!ok) fail(fmt::format("logout refused: {}", status_text(response.status)), false);
+    finished_ = true;
+    closed_ = true;
+    event(ClientEvent::Kind::finished, config_.user);
+    return;
+  }
+  if (p.step == Step::login) {
+    // Set-Cookie: session=s1; Path=/; HttpOnly -- only the name=value pair is kept.
+    std::optional<std::string> token;
+    for (const auto& [name, value] : response.headers) {
+      if (!token && iequals(name, "Set-Cookie"))
+        token = cookie_value(std::string_view(value).substr(0, value.find(';')), cookie_name);
+    }
+    if (!ok || !token) {
+      fail(fmt::format("login refused: {}", status_text(response.status)), true);
+      return;
+    }
+    cookie_ = *token;
+  }
+
+  if (!ok) {
+    fail(fmt::format("request refused: {}", status_text(response.status)), false);
+  } else if (p.step != Step::login) {
+    try {
+      auto j = parse_json(response.body);
+      if (!j) throw std::invalid_argument("not JSON");
+      if (p.step == Step::send) {
+        std::string queue_id = j->at("queued").get<std::string>();
+        std::string message_id = j->at("message_id").get<std::string>();
+        sent_.push_back(SentMessage{queue_id, message_id});
+        event(ClientEvent::Kind::message_sent, queue_id, static_cast<std::uint32_t>(p.operation));
+      } else if (p.step == Step::list || p.step == Step::list_for_read) {
+        if (!j->is_array()) throw std::invalid_argument("not a list");
+        std::vector<std::uint32_t> unseen;
+        for (const auto& m : *j)
+          if (!m.at("seen").get<bool>()) unseen.push_back(m.at("id").get<std::uint32_t>());
+        auto n = static_cast<std::uint32_t>(j->size());
+        event(ClientEvent::Kind::inbox_listed,
+              fmt::format("{} messages, {} unseen", n, unseen.size()), n);
+        if (p.step == Step::list_for_read) to_read_ = std::move(unseen);
+      } else if (p.step == Step::read) {
+        event(ClientEvent::Kind::message_read, j->at("subject").get<std::string>(), p.uid);
+      }
+    } catch (const std::exception&) {  // nlohmann's type and key errors, and ours above
+      fail(fmt::format("bad JSON in a {} response", status_text(response.status)), false);
+    }
+  }
+
+  if (!http::keeps_alive(response)) {
+    fail("server closed the connection", true);
+    return;
+  }
+  advance();
+}
+
+}  // namespace mailsim::webmail

@@ -1,0 +1,244 @@
+// The small JSON webmail API over HTTP/1.1: a server engine and a scripted browser engine.
+//
+//   POST /api/login   {"user":"uday@ums.com","password":"..."}
+//                     -> 200 {"ok":true} + Set-Cookie: session=<token>; Path=/; HttpOnly
+//   POST /api/send    {"to":["rav@cms.com"],"subject":"...","body":"..."}
+//                     -> 202 {"queued":"<queue id>","message_id":"<...>"}
+//   GET  /api/folders -> 200 [{"name":"INBOX","messages":n,"unseen":k}, ...]
+//   GET  /api/folders/<folder>/messages
+//                     -> 200 [{"id":uid,"from":..,"subject":..,"date":..,"seen":b,"size":n}]
+//   GET  /api/messages/<folder>/<uid>
+//                     -> 200 {"id":..,"from":..,"to":..,"subject":..,"date":..,"body":..,
+//                             "raw_size":n}   (marks the message \Seen)
+//   POST /api/logout  -> 200 {"ok":true}
+//
+// Errors: 401 without a valid session cookie, 404 unknown path, folder or message, 400 bad
+// JSON or bad framing, 405 wrong method (with Allow). Error bodies are {"error":"..."}.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "models/http.hpp"
+
+namespace mailsim::webmail {
+
+struct MessageSummary {
+  std::uint32_t id;
+  std::string from, subject, date;
+  bool seen;
+  std::size_t size;
+};
+
+struct MessageView {
+  std::uint32_t id;
+  std::string from, to, subject, date, body;
+  std::size_t raw_size;
+};
+
+// What the server needs from the mail store and the submission path.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual bool authenticate(std::string_view user, std::string_view password) = 0;
+  // The server composes the RFC 5322 message itself (that is what webmail does); returns the
+  // queue id and the Message-ID.
+  virtual std::pair<std::string, std::string> submit(std::string_view user,
+                                                     const std::vector<std::string>& to,
+                                                     std::string_view subject,
+                                                     std::string_view body) = 0;
+  // Each folder's name with (total, unseen).
+  virtual std::vector<std::pair<std::string, std::pair<std::size_t, std::size_t>>> folders(
+      std::string_view user) = 0;
+  virtual std::vector<MessageSummary> list(std::string_view user, std::string_view folder) = 0;
+  // Marks the message seen.
+  virtual std::optional<MessageView> read(std::string_view user, std::string_view folder,
+                                          std::uint32_t id) = 0;
+};
+
+struct ServerConfig {
+  std::string hostname;
+  std::string date;             // sent as a Date field when non-empty; no clock is read
+  http::ParserLimits limits{};  // what one request may hold
+};
+
+// Logged-in sessions, token -> user. A server keeps one for all its connections, so that a
+// cookie from one connection works on the next; a ServerSession without one keeps its own.
+class SessionTable {
+ public:
+  // A new token for this user; tokens come from a counter ("s1", "s2", ...), never a clock.
+  std::string open(std::string_view user);
+  std::optional<std::string> user(std::string_view token) const;
+  void close(std::string_view token);
+  std::size_t size() const { return users_.size(); }
+
+ private:
+  std::uint64_t next_ = 1;
+  std::map<std::string, std::string, std::less<>> users_;
+};
+
+struct ServerEvent {
+  enum class Kind {
+    request_received,   // detail "POST /api/login", id the request's number on the connection
+    response_sent,      // detail "200 OK", id the request's number
+    logged_in,          // detail the user
+    login_failed,       // detail the user
+    message_submitted,  // detail the queue id
+    message_listed,     // detail the folder, id the number of messages listed
+    message_read,       // detail the folder, id the uid
+    protocol_error      // detail what was wrong; the connection is closed after the reply
+  };
+  Kind kind;
+  std::string detail;
+  std::uint32_t id = 0;
+};
+
+// Theory of operation (server).
+//
+// One ServerSession is one TCP connection. It has no greeting: HTTP clients speak first. Each
+// complete request is routed (404 unknown path, 405 known path with another method), then the
+// session cookie is checked (401), then the JSON body (400), then the Backend does the work.
+// Every request gets exactly one response, in order (rfc9112.txt 9.2); the connection stays
+// open (9.3) until a request says "Connection: close", an HTTP/1.0 request does not ask for
+// keep-alive, or the framing breaks (the reply is 400, 413, 414, 431, 501 or 505 with
+// "Connection: close", and nothing after it is read, 9.6). Responses carry Content-Type and
+// Content-Length, a Date only if the config gives one, and JSON from nlohmann's dump() without
+// indentation, so traces are byte-identical from run to run.
+//
+// Left out: TLS, caching headers, CSRF tokens, session expiry, HEAD and OPTIONS.
+class ServerSession {
+ public:
+  ServerSession(ServerConfig config, Backend& backend);
+  ServerSession(ServerConfig config, Backend& backend, SessionTable& sessions);
+
+  void receive(std::string_view bytes);
+  std::string take_output();
+  std::vector<ServerEvent> take_events();
+  bool closed() const { return closed_; }
+
+ private:
+  void handle(const http::Request& request);
+  http::Response route(const http::Request& request);
+  std::optional<std::string> session_user(const http::Request& request) const;
+  http::Response login(const http::Request& request);
+  http::Response logout(const http::Request& request);
+  http::Response send(const http::Request& request, const std::string& user);
+  http::Response list_folders(const std::string& user);
+  http::Response list_messages(const std::string& user, const std::string& folder);
+  http::Response read_message(const std::string& user, const std::string& folder,
+                              std::string_view uid);
+  void emit(const http::Response& response, bool close);
+  void event(ServerEvent::Kind kind, std::string detail, std::uint32_t id = 0);
+
+  ServerConfig config_;
+  Backend& backend_;
+  SessionTable own_sessions_;
+  SessionTable& sessions_;
+  http::RequestParser parser_;
+  std::uint32_t requests_ = 0;
+  std::string output_;
+  std::vector<ServerEvent> events_;
+  bool closed_ = false;
+};
+
+// The browser side: a scripted web user agent.
+struct Operation {
+  enum class Kind { send, list_inbox, read_unseen };
+  Kind kind;
+  std::vector<std::string> to;
+  std::string subject, body;
+};
+
+struct ClientConfig {
+  std::string host;
+  std::string user;
+  std::string password;
+  std::vector<Operation> operations;
+};
+
+struct ClientEvent {
+  enum class Kind {
+    response_received,  // detail "200 OK", id the request's number
+    message_sent,       // detail the queue id and Message-ID, id the operation's index
+    inbox_listed,       // detail "n messages, k unseen", id n
+    message_read,       // detail the subject, id the uid
+    failed,             // detail what went wrong
+    finished            // logged out; the connection is closed
+  };
+  Kind kind;
+  std::string detail;
+  std::uint32_t id = 0;
+};
+
+// What one send operation got back from the server.
+struct SentMessage {
+  std::string queue_id;
+  std::string message_id;
+};
+
+// Theory of operation (client).
+//
+// The client speaks first: the login request is in take_output() right after construction.
+// It sends one request at a time and waits for its response (no pipelining, rfc9112.txt
+// 9.3.2): login, then the operations in order (send -> POST /api/send; list_inbox -> GET the
+// INBOX list; read_unseen -> GET the list, then GET each unseen message), then POST
+// /api/logout with "Connection: close", after whose response it is closed (9.6). A failed
+// login ends the session at once; a failed operation is reported and the script goes on.
+// succeeded() is true when every response was a success. Requests carry Host, User-Agent,
+// Cookie once logged in, and Content-Type and Content-Length when they have a body.
+//
+// Left out: redirects, retries, cookie attributes (only the session value is kept).
+class ClientSession {
+ public:
+  explicit ClientSession(ClientConfig config);
+
+  void receive(std::string_view bytes);
+  std::string take_output();
+  std::vector<ClientEvent> take_events();
+  bool closed() const { return closed_; }
+  bool succeeded() const { return closed_ && !failed_ && finished_; }
+  const std::vector<SentMessage>& sent() const { return sent_; }  // in the order sent
+
+ private:
+  enum class Step { login, send, list, list_for_read, read, logout };
+  struct Pending {
+    Step step;
+    std::size_t operation = 0;
+    std::uint32_t uid = 0;
+  };
+
+  void request(std::string method, std::string target, std::string body, Pending pending,
+               bool close = false);
+  void on_response(const http::Response& response);
+  void start_operation();
+  void advance();
+  void fail(std::string reason, bool fatal);
+  void event(ClientEvent::Kind kind, std::string detail, std::uint32_t id = 0);
+
+  ClientConfig config_;
+  http::ResponseParser parser_;
+  std::optional<Pending> pending_;
+  std::vector<std::uint32_t> to_read_;
+  std::size_t next_operation_ = 0;
+  std::string cookie_;
+  std::vector<SentMessage> sent_;
+  std::uint32_t requests_ = 0;
+  std::string output_;
+  std::vector<ClientEvent> events_;
+  bool closed_ = false;
+  bool failed_ = false;
+  bool finished_ = false;
+};
+
+// The path segment of a folder name, percent-encoded where needed (rfc3986 2.1).
+std::string encode_segment(std::string_view segment);
+// The folder name of a path segment; nullopt when a percent escape is broken.
+std::optional<std::string> decode_segment(std::string_view segment);
+
+}  // namespace mailsim::webmail
