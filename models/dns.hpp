@@ -67,15 +67,15 @@ struct Message {
   bool authoritative = false;
   bool recursion_desired = true;
   std::uint8_t rcode = 0;
-  std::vector<Question> questions;
-  std::vector<Record> answers;
-  std::vector<Record> additionals;
+  std::vector<Question> questions{};
+  std::vector<Record> answers{};
+  std::vector<Record> additionals{};
   // Less common header bits and the authority section, after the fields above so that code
   // listing the fields in order keeps compiling.
   bool truncated = false;            // TC
   bool recursion_available = false;  // RA
   std::uint8_t opcode = 0;           // 0 QUERY
-  std::vector<Record> authorities;
+  std::vector<Record> authorities{};
 };
 
 // rfc1035.txt 4.1, names compressed (4.1.4). Names must be valid (labels of 1..63 octets, at

@@ -16,11 +16,11 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 // A request as sent or received. The body is always the decoded content: a parser removes the
 // chunked coding, and to_bytes() applies it again when the headers say "chunked".
 struct Request {
-  std::string method;
-  std::string target;
+  std::string method{};
+  std::string target{};
   std::string version = "HTTP/1.1";
-  Headers headers;
-  std::string body;
+  Headers headers{};
+  std::string body{};
 
   // The first field with this name, compared case-insensitively (rfc9112.txt 5).
   std::optional<std::string> header(std::string_view name) const;
@@ -31,10 +31,10 @@ struct Request {
 
 struct Response {
   int status = 200;
-  std::string reason;  // empty: reason_phrase(status) is sent
+  std::string reason{};  // empty: reason_phrase(status) is sent
   std::string version = "HTTP/1.1";
-  Headers headers;
-  std::string body;
+  Headers headers{};
+  std::string body{};
 
   std::optional<std::string> header(std::string_view name) const;
   // Wire bytes: status-line, the fields, CRLF, body (rfc9112.txt 4). Adds a Content-Length

@@ -62,9 +62,10 @@ class Backend {
                                           std::uint32_t id) = 0;
 };
 
+// Every field has a default, so that ServerConfig{"ums.com"} compiles without warnings.
 struct ServerConfig {
-  std::string hostname;
-  std::string date;             // sent as a Date field when non-empty; no clock is read
+  std::string hostname{};
+  std::string date{};           // sent as a Date field when non-empty; no clock is read
   http::ParserLimits limits{};  // what one request may hold
 };
 
@@ -95,7 +96,7 @@ struct ServerEvent {
     protocol_error      // detail what was wrong; the connection is closed after the reply
   };
   Kind kind;
-  std::string detail;
+  std::string detail{};
   std::uint32_t id = 0;
 };
 
@@ -151,15 +152,15 @@ class ServerSession {
 struct Operation {
   enum class Kind { send, list_inbox, read_unseen };
   Kind kind;
-  std::vector<std::string> to;
-  std::string subject, body;
+  std::vector<std::string> to{};
+  std::string subject{}, body{};
 };
 
 struct ClientConfig {
-  std::string host;
-  std::string user;
-  std::string password;
-  std::vector<Operation> operations;
+  std::string host{};
+  std::string user{};
+  std::string password{};
+  std::vector<Operation> operations{};
 };
 
 struct ClientEvent {
@@ -172,7 +173,7 @@ struct ClientEvent {
     finished            // logged out; the connection is closed
   };
   Kind kind;
-  std::string detail;
+  std::string detail{};
   std::uint32_t id = 0;
 };
 
