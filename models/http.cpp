@@ -220,6 +220,19 @@ std::string_view reason_phrase(int status) {
   }
 }
 
+std::string head_bytes(const Request& request) {
+  std::string out = fmt::format("{} {} {}\r\n", request.method, request.target, request.version);
+  append_fields(out, request.headers);
+  return out + std::string(crlf);
+}
+
+std::string head_bytes(const Response& response) {
+  Response head = response;
+  head.body.clear();
+  std::string out = head.to_bytes();
+  return out.substr(0, out.find("\r\n\r\n") + 4);
+}
+
 std::optional<std::string> Request::header(std::string_view name) const {
   return find_header(headers, name);
 }

@@ -55,6 +55,11 @@ bool has_connection_option(const Headers& headers, std::string_view option);
 bool keeps_alive(const Request& request);
 bool keeps_alive(const Response& response);
 
+// The start line, the fields and the empty line, without the body: what a sender writes before
+// streaming a body in its own framing.
+std::string head_bytes(const Request& request);
+std::string head_bytes(const Response& response);
+
 // The chunked transfer coding of a body (rfc9112.txt 7.1): chunks of at most chunk_size
 // octets, the last-chunk, no trailer section. An empty body is just the last-chunk.
 std::string encode_chunked(std::string_view body, std::size_t chunk_size);

@@ -415,15 +415,19 @@ void ClientSession::request(std::string method, std::string target, std::string 
   if (!cookie_.empty())
     r.headers.emplace_back("Cookie", fmt::format("{}={}", cookie_name, cookie_));
   if (!body.empty()) r.headers.emplace_back("Content-Type", "application/json");
-  // rfc9110 8.6: a POST without content still says Content-Length: 0.
-  if (!body.empty() || r.method == "POST")
+  bool chunked = config_.chunk_size > 0 && !body.empty();
+  if (chunked) {
+    r.headers.emplace_back("Transfer-Encoding", "chunked");
+  } else if (!body.empty() || r.method == "POST") {
+    // rfc9110 8.6: a POST without content still says Content-Length: 0.
     r.headers.emplace_back("Content-Length", std::to_string(body.size()));
+  }
   if (close) r.headers.emplace_back("Connection", "close");
-  r.body = std::move(body);
 
   ++requests_;
   parser_.expect(r.method);
-  output_ += r.to_bytes();
+  output_ += http::head_bytes(r);
+  output_ += chunked ? http::encode_chunked(body, config_.chunk_size) : body;
   pending_ = pending;
 }
 

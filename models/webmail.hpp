@@ -161,6 +161,10 @@ struct ClientConfig {
   std::string user{};
   std::string password{};
   std::vector<Operation> operations{};
+  // Above 0, request bodies go out chunked in pieces of this many octets (rfc9112.txt 7.1)
+  // instead of with a Content-Length. The setting is the "user configuration" by which 6.3
+  // lets a client know that the server takes HTTP/1.1 chunked requests.
+  std::size_t chunk_size = 0;
 };
 
 struct ClientEvent {
@@ -192,7 +196,8 @@ struct SentMessage {
 // /api/logout with "Connection: close", after whose response it is closed (9.6). A failed
 // login ends the session at once; a failed operation is reported and the script goes on.
 // succeeded() is true when every response was a success. Requests carry Host, User-Agent,
-// Cookie once logged in, and Content-Type and Content-Length when they have a body.
+// Cookie once logged in, and Content-Type and Content-Length (or Transfer-Encoding: chunked,
+// if so configured) when they have a body.
 //
 // Left out: redirects, retries, cookie attributes (only the session value is kept).
 class ClientSession {

@@ -295,6 +295,19 @@ TEST_CASE("rfc9112 4: Response::to_bytes writes the status-line", "[http]") {
   CHECK(custom.to_bytes() == "HTTP/1.1 200 Fine\r\nContent-Length: 0\r\n\r\n");
 }
 
+TEST_CASE("rfc9112 2.1: head_bytes stops at the empty line", "[http]") {
+  Request r;
+  r.method = "POST";
+  r.target = "/x";
+  r.headers = {{"Host", "a"}, {"Transfer-Encoding", "chunked"}};
+  r.body = "ignored";
+  CHECK(head_bytes(r) == "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n");
+  Response resp;
+  resp.status = 202;
+  resp.body = "abc";
+  CHECK(head_bytes(resp) == "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n");
+}
+
 TEST_CASE("rfc9112 7.1: encode_chunked", "[http]") {
   CHECK(encode_chunked("hello world", 4) == "4\r\nhell\r\n4\r\no wo\r\n3\r\nrld\r\n0\r\n\r\n");
   CHECK(encode_chunked("", 4) == "0\r\n\r\n");

@@ -497,6 +497,39 @@ TEST_CASE("rfc9112 7.1: the server takes a chunked request body", "[webmail]") {
   CHECK(server.take_output() == login_response);
 }
 
+TEST_CASE("rfc9112 7.1: a client configured for chunked bodies sends them chunked", "[webmail]") {
+  auto config = client_config({{Operation::Kind::send, {"rav@cms.com"}, "Hi", "Hello Rav"}});
+  config.chunk_size = 16;
+  ClientSession client(config);
+  CHECK(client.take_output() ==
+        "POST /api/login HTTP/1.1\r\n"
+        "Host: ums.com\r\n"
+        "User-Agent: mailsim-webmail/1\r\n"
+        "Content-Type: application/json\r\n"
+        "Transfer-Encoding: chunked\r\n"
+        "\r\n"
+        "10\r\n{\"user\":\"uday@um\r\n"  // 16 octets, then 16 and 11 (43 in all)
+        "10\r\ns.com\",\"password\r\n"
+        "b\r\n\":\"secret\"}\r\n"
+        "0\r\n\r\n");
+
+  // Wired to a server, the conversation is the same as with Content-Length.
+  FakeBackend plain_backend, chunked_backend;
+  config.chunk_size = 0;
+  Transcript plain = converse(config, plain_backend, 0);
+  config.chunk_size = 5;
+  Transcript chunked = converse(config, chunked_backend, 1);
+  CHECK(chunked.server_events == plain.server_events);
+  CHECK(chunked.client_events == plain.client_events);
+  CHECK(chunked.to_client == plain.to_client);
+  CHECK(chunked.to_server != plain.to_server);
+  CHECK(chunked.succeeded);
+  REQUIRE(chunked_backend.submitted.size() == 1);
+  CHECK(chunked_backend.submitted[0].body == "Hello Rav");
+  // A POST without content keeps Content-Length: 0 rather than an empty chunked body.
+  CHECK(chunked.to_server.find("Content-Length: 0\r\nConnection: close\r\n") != std::string::npos);
+}
+
 TEST_CASE("webmail server: same output whole, line by line and byte by byte", "[webmail]") {
   std::string transcript = login_request + get("/api/folders/INBOX/messages") +
                            get("/api/messages/INBOX/1") +
