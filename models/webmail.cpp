@@ -224,61 +224,112 @@ std::optional<std::string> ServerSession::session_user(const http::Request& requ
   return sessions_.user(*token);
 }
 
-// Path first (404), then method (405), then session (401), then the handler's own checks.
+namespace {
+
+// The API as data: one row per endpoint, "*" matching any one path segment.
+enum class Route { login, logout, send, folders, messages, message };
+
+struct RouteSpec {
+  std::string_view pattern;
+  std::string_view method;
+  Route route;
+};
+
+constexpr RouteSpec routes[] = {
+    {"api/login", "POST", Route::login},
+    {"api/logout", "POST", Route::logout},
+    {"api/send", "POST", Route::send},
+    {"api/folders", "GET", Route::folders},
+    {"api/folders/*/messages", "GET", Route::messages},
+    {"api/messages/*/*", "GET", Route::message},
+};
+
+bool matches(std::string_view pattern, const std::vector<std::string>& path) {
+  auto parts = split_path(pattern);
+  if (parts.size() != path.size()) return false;
+  for (std::size_t i = 0; i < parts.size(); ++i)
+    if (parts[i] == "*" ? path[i].empty() : parts[i] != path[i]) return false;
+  return true;
+}
+
+// The methods of rfc9110 9.3; anything else is a method this server does not recognize.
+bool known_method(std::string_view method) {
+  for (auto m : {"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
+    if (method == m) return true;
+  return false;
+}
+
+// Whether a request's content is declared JSON: "application/json", any parameters, any case.
+bool is_json(const http::Request& request) {
+  auto type = request.header("Content-Type");
+  if (!type) return false;
+  std::string_view media = *type;
+  media = media.substr(0, media.find(';'));
+  while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.remove_suffix(1);
+  return iequals(media, "application/json");
+}
+
+}  // namespace
+
+// Method known (501), then path (404), method allowed (405), session (401), content type
+// (415), and last the handler's own checks (400, 404). A Backend that throws gets 500.
 http::Response ServerSession::route(const http::Request& request) {
+  // rfc9110 15.6.2: 501 is the answer to a method the server does not recognize.
+  if (!known_method(request.method)) return error_response(501, "method not implemented");
+
   std::string_view target = request.target;
   target = target.substr(0, target.find('?'));
-  std::vector<std::string> path;
   if (target.empty() || target.front() != '/') return error_response(404, "not found");
+  std::vector<std::string> path;
   for (auto raw : split_path(target.substr(1))) {
     auto segment = decode_segment(raw);
     if (!segment) return error_response(400, "bad percent-encoding");
     path.push_back(std::move(*segment));
   }
-  if (path.size() < 2 || path[0] != "api") return error_response(404, "not found");
 
-  enum class Route { login, logout, send, folders, messages, message };
-  Route route;
-  std::string_view allowed;
-  const std::string& name = path[1];
-  if (path.size() == 2 && name == "login") {
-    route = Route::login, allowed = "POST";
-  } else if (path.size() == 2 && name == "logout") {
-    route = Route::logout, allowed = "POST";
-  } else if (path.size() == 2 && name == "send") {
-    route = Route::send, allowed = "POST";
-  } else if (path.size() == 2 && name == "folders") {
-    route = Route::folders, allowed = "GET";
-  } else if (path.size() == 4 && name == "folders" && path[3] == "messages") {
-    route = Route::messages, allowed = "GET";
-  } else if (path.size() == 4 && name == "messages") {
-    route = Route::message, allowed = "GET";
-  } else {
-    return error_response(404, "not found");
+  const RouteSpec* found = nullptr;
+  std::string allowed;
+  for (const auto& spec : routes) {
+    if (!matches(spec.pattern, path)) continue;
+    if (spec.method == request.method) found = &spec;
+    if (allowed.find(spec.method) == std::string::npos)
+      allowed += (allowed.empty() ? "" : ", ") + std::string(spec.method);
   }
-  if (request.method != allowed) {
+  if (allowed.empty()) return error_response(404, "not found");
+  if (!found) {
     // rfc9110 15.5.6: a 405 carries an Allow field listing the methods that would work.
     http::Response r = error_response(405, "method not allowed");
-    r.headers.emplace_back("Allow", std::string(allowed));
+    r.headers.emplace_back("Allow", allowed);
     return r;
   }
-  if (route == Route::login) return login(request);
 
-  auto user = session_user(request);
-  if (!user) return error_response(401, "not logged in");
-  switch (route) {
-    case Route::logout:
-      return logout(request);
-    case Route::send:
-      return send(request, *user);
-    case Route::folders:
-      return list_folders(*user);
-    case Route::messages:
-      return list_messages(*user, path[2]);
-    case Route::message:
-      return read_message(*user, path[2], path[3]);
-    case Route::login:
-      break;
+  std::optional<std::string> user;
+  if (found->route != Route::login) {
+    user = session_user(request);
+    if (!user) return error_response(401, "not logged in");
+  }
+  // rfc9110 15.5.16: content in a format the resource does not take.
+  if (!request.body.empty() && !is_json(request))
+    return error_response(415, "content must be application/json");
+
+  try {
+    switch (found->route) {
+      case Route::login:
+        return login(request);
+      case Route::logout:
+        return logout(request);
+      case Route::send:
+        return send(request, *user);
+      case Route::folders:
+        return list_folders(*user);
+      case Route::messages:
+        return list_messages(*user, path[2]);
+      case Route::message:
+        return read_message(*user, path[2], path[3]);
+    }
+  } catch (const std::exception&) {
+    // The store failed us, not the client: rfc9110 15.6.1.
+    return error_response(500, "internal error");
   }
   return error_response(500, "unrouted");
 }

@@ -13,7 +13,9 @@
 //   POST /api/logout  -> 200 {"ok":true}
 //
 // Errors: 401 without a valid session cookie, 404 unknown path, folder or message, 400 bad
-// JSON or bad framing, 405 wrong method (with Allow). Error bodies are {"error":"..."}.
+// JSON or bad framing, 405 wrong method (with Allow), 415 content other than JSON, 501 a
+// method no server knows, 500 a Backend that threw; 413, 414, 431 and 505 from the framing
+// limits (http::ParserLimits). Error bodies are {"error":"..."}.
 #pragma once
 
 #include <cstddef>
@@ -103,8 +105,9 @@ struct ServerEvent {
 // Theory of operation (server).
 //
 // One ServerSession is one TCP connection. It has no greeting: HTTP clients speak first. Each
-// complete request is routed (404 unknown path, 405 known path with another method), then the
-// session cookie is checked (401), then the JSON body (400), then the Backend does the work.
+// complete request is routed through a table of endpoints (501 unknown method, 404 unknown
+// path, 405 known path with another method), then the session cookie is checked (401), then
+// the content type (415) and the JSON body (400), then the Backend does the work.
 // Every request gets exactly one response, in order (rfc9112.txt 9.2); the connection stays
 // open (9.3) until a request says "Connection: close", an HTTP/1.0 request does not ask for
 // keep-alive, or the framing breaks (the reply is 400, 413, 414, 431, 501 or 505 with

@@ -405,4 +405,14 @@ TEST_CASE("rfc9110 15: reason phrases", "[http]") {
   CHECK(reason_phrase(405) == "Method Not Allowed");
   CHECK(reason_phrase(413) == "Content Too Large");
   CHECK(reason_phrase(999).empty());
+  CHECK(reason_phrase(100) == "Continue");
+  CHECK(reason_phrase(304) == "Not Modified");
+  CHECK(reason_phrase(308) == "Permanent Redirect");
+  CHECK(reason_phrase(411) == "Length Required");
+  CHECK(reason_phrase(415) == "Unsupported Media Type");
+  CHECK(reason_phrase(422) == "Unprocessable Content");
+  CHECK(reason_phrase(429) == "Too Many Requests");  // rfc6585 4
+  CHECK(reason_phrase(503) == "Service Unavailable");
+  CHECK(reason_phrase(306).empty());  // rfc9110 15.4.7: unused
+  CHECK(reason_phrase(418).empty());  // rfc9110 15.5.19: unused
 }

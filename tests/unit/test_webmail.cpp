@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -435,6 +436,48 @@ TEST_CASE("webmail: 405 for a known path with another method, with Allow", "[web
                                                            "Allow: GET\r\n"));
 }
 
+TEST_CASE("rfc9110 15.5.16 and 15.6.2: 415 for other content types, 501 for unknown methods",
+          "[webmail]") {
+  LoggedIn s;
+  std::string form =
+      "POST /api/send HTTP/1.1\r\nHost: ums.com\r\nCookie: session=s1\r\n"
+      "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 14\r\n\r\n"
+      "to=rav@cms.com";
+  CHECK(s.ask(form) == json_response(415, "Unsupported Media Type",
+                                     "{\"error\":\"content must be application/json\"}"));
+  std::string untyped =
+      "POST /api/send HTTP/1.1\r\nHost: ums.com\r\nCookie: session=s1\r\n"
+      "Content-Length: 2\r\n\r\n{}";
+  CHECK(s.ask(untyped).rfind("HTTP/1.1 415 Unsupported Media Type\r\n", 0) == 0);
+  // Parameters and case do not matter.
+  std::string typed =
+      "POST /api/send HTTP/1.1\r\nHost: ums.com\r\nCookie: session=s1\r\n"
+      "Content-Type: Application/JSON; charset=utf-8\r\nContent-Length: 22\r\n\r\n"
+      "{\"to\":[\"rav@cms.com\"]}";
+  CHECK(s.ask(typed).rfind("HTTP/1.1 202 Accepted\r\n", 0) == 0);
+
+  CHECK(s.ask("BREW /api/send HTTP/1.1\r\nHost: ums.com\r\n\r\n") ==
+        json_response(501, "Not Implemented", "{\"error\":\"method not implemented\"}"));
+  CHECK(s.ask("DELETE /api/send HTTP/1.1\r\nHost: ums.com\r\n\r\n")
+            .rfind("HTTP/1.1 405 Method Not Allowed\r\n", 0) == 0);
+  CHECK_FALSE(s.server.closed());
+}
+
+TEST_CASE("rfc9110 15.6.1: a failing backend gives 500, not a crash", "[webmail]") {
+  struct Broken : FakeBackend {
+    std::vector<MessageSummary> list(std::string_view, std::string_view) override {
+      throw std::runtime_error("disk on fire");
+    }
+  } backend;
+  ServerSession server(server_config(), backend);
+  server.receive(login_request);
+  server.take_output();
+  server.receive(get("/api/folders/INBOX/messages"));
+  CHECK(server.take_output() ==
+        json_response(500, "Internal Server Error", "{\"error\":\"internal error\"}"));
+  CHECK_FALSE(server.closed());
+}
+
 TEST_CASE("webmail: keep-alive serves several requests on one connection", "[webmail]") {
   LoggedIn s;
   // rfc9112 9.3.2: two pipelined requests in one flight, answered in order.
@@ -492,8 +535,10 @@ TEST_CASE("rfc9112 2.2: broken framing gets 400 and a close", "[webmail]") {
 TEST_CASE("rfc9112 7.1: the server takes a chunked request body", "[webmail]") {
   FakeBackend backend;
   ServerSession server(server_config(), backend);
-  server.receive("POST /api/login HTTP/1.1\r\nHost: ums.com\r\nTransfer-Encoding: chunked\r\n\r\n" +
-                 encode_chunked("{\"user\":\"uday@ums.com\",\"password\":\"secret\"}", 10));
+  server.receive(
+      "POST /api/login HTTP/1.1\r\nHost: ums.com\r\nContent-Type: application/json\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n" +
+      encode_chunked("{\"user\":\"uday@ums.com\",\"password\":\"secret\"}", 10));
   CHECK(server.take_output() == login_response);
 }
 
