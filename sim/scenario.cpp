@@ -217,9 +217,10 @@ std::vector<Problem> finish(const Json* doc, std::vector<Issue> issues) {
 // ---------------------------------------------------------------------------
 // The schema
 
-// The schema document (for its words) and valijson's compiled form of it.
+// The schema document (in its own order, for its words) and valijson's
+// compiled form of it.
 struct SchemaFile {
-  nlohmann::json doc;
+  Json doc;
   valijson::Schema compiled;
 };
 
@@ -262,9 +263,10 @@ const SchemaFile& schema_file(const std::string& origin) {
     if (!error.empty()) throw fail(error);
     auto file = std::make_unique<SchemaFile>();
     try {
-      file->doc = nlohmann::json::parse(text);
+      file->doc = Json::parse(text);
+      nlohmann::json plain = file->doc;
       valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
-      valijson::adapters::NlohmannJsonAdapter adapter(file->doc);
+      valijson::adapters::NlohmannJsonAdapter adapter(plain);
       parser.populateSchema(adapter, file->compiled);
     } catch (const std::exception& e) {
       throw fail(e.what());
@@ -274,14 +276,14 @@ const SchemaFile& schema_file(const std::string& origin) {
   return *loaded;
 }
 
-const nlohmann::json* follow_refs(const nlohmann::json& root, const nlohmann::json* node) {
+const Json* follow_refs(const Json& root, const Json* node) {
   for (int hops = 0; node && node->is_object() && node->contains("$ref") && hops < 16; ++hops) {
     const auto& ref = (*node)["$ref"];
     if (!ref.is_string()) return nullptr;
     std::string target = ref.get<std::string>();
     if (target.rfind("#", 0) != 0) return nullptr;
     try {
-      node = &root.at(nlohmann::json::json_pointer(target.substr(1)));
+      node = &root.at(Json::json_pointer(target.substr(1)));
     } catch (const std::exception&) {
       return nullptr;
     }
@@ -291,11 +293,11 @@ const nlohmann::json* follow_refs(const nlohmann::json& root, const nlohmann::js
 
 // The schema node that governs the value at a path (properties, items,
 // additionalProperties and local $ref only: the schema keeps oneOf at leaves).
-const nlohmann::json* schema_node(const nlohmann::json& schema, const Path& path) {
-  const nlohmann::json* node = follow_refs(schema, &schema);
+const Json* schema_node(const Json& schema, const Path& path) {
+  const Json* node = follow_refs(schema, &schema);
   for (const auto& segment : path) {
     if (!node || !node->is_object()) return nullptr;
-    const nlohmann::json* next = nullptr;
+    const Json* next = nullptr;
     if (segment.is_index) {
       auto items = node->find("items");
       if (items != node->end() && items->is_object()) next = &*items;
@@ -313,7 +315,7 @@ const nlohmann::json* schema_node(const nlohmann::json& schema, const Path& path
   return node;
 }
 
-std::optional<std::string> expected_phrase(const nlohmann::json& schema, const Path& path) {
+std::optional<std::string> expected_phrase(const Json& schema, const Path& path) {
   const auto* node = schema_node(schema, path);
   if (node && node->is_object()) {
     auto it = node->find("x-expected");
@@ -322,11 +324,14 @@ std::optional<std::string> expected_phrase(const nlohmann::json& schema, const P
   return std::nullopt;
 }
 
-std::string type_phrase(const nlohmann::json& type) {
-  static const std::map<std::string, std::string> phrases = {
-      {"string", "a string"}, {"number", "a number"}, {"integer", "a whole number"},
-      {"boolean", "true or false"}, {"array", "a list"}, {"object", "an object"},
-      {"null", "null"}};
+std::string type_phrase(const Json& type) {
+  static const std::map<std::string, std::string> phrases = {{"string", "a string"},
+                                                             {"number", "a number"},
+                                                             {"integer", "a whole number"},
+                                                             {"boolean", "true or false"},
+                                                             {"array", "a list"},
+                                                             {"object", "an object"},
+                                                             {"null", "null"}};
   if (type.is_string()) {
     auto it = phrases.find(type.get<std::string>());
     if (it != phrases.end()) return it->second;
@@ -380,7 +385,7 @@ Path path_from_context(const Json& doc, const std::vector<std::string>& context)
 }
 
 // "unknown field (did you mean "address"?)", one Issue per stray member.
-void unknown_fields(const Json& doc, const nlohmann::json& schema, const Path& path,
+void unknown_fields(const Json& doc, const Json& schema, const Path& path,
                     std::vector<Issue>& issues) {
   const Json* object = lookup(doc, path);
   const auto* node = schema_node(schema, path);
@@ -392,26 +397,41 @@ void unknown_fields(const Json& doc, const nlohmann::json& schema, const Path& p
   for (const auto& member : object->items()) {
     if (std::find(known.begin(), known.end(), member.key()) != known.end()) continue;
     if (member.key() == "$schema" && path.empty()) continue;
+    // Close enough to be a typo: one edit in three characters at most.
     std::string best;
-    std::size_t best_distance = 3;
+    std::size_t best_distance = std::max<std::size_t>(1, member.key().size() / 3) + 1;
     for (const auto& name : known) {
       std::size_t d = edit_distance(lower(member.key()), name);
       if (d < best_distance) best_distance = d, best = name;
     }
-    std::string message = best.empty()
-                              ? fmt::format("unknown field (the fields here are {})",
-                                            list_names(known))
-                              : fmt::format("unknown field (did you mean \"{}\"?)", best);
+    std::string message =
+        best.empty() ? fmt::format("unknown field (the fields here are {})", list_names(known))
+                     : fmt::format("unknown field (did you mean \"{}\"?)", best);
     issues.push_back({path / member.key(), message, true});
   }
 }
 
+// "missing field "at"", for every missing one in the schema's order (valijson
+// reports them in its own); finish() drops the repeats.
+void missing_fields(const Json& doc, const Json& schema, const Path& path,
+                    std::vector<Issue>& issues) {
+  const Json* object = lookup(doc, path);
+  const auto* node = schema_node(schema, path);
+  if (!object || !object->is_object() || !node || !node->contains("required")) return;
+  for (const auto& name : (*node)["required"]) {
+    if (name.is_string() && !object->contains(name.get<std::string>())) {
+      issues.push_back({path, fmt::format("missing field \"{}\"", name.get<std::string>()), true});
+    }
+  }
+}
+
 // One readable line for the value-level errors valijson found at one path.
-std::string describe_value_error(const Json& doc, const nlohmann::json& schema, const Path& path,
+std::string describe_value_error(const Json& doc, const Json& schema, const Path& path,
                                  const std::vector<std::string>& descriptions) {
   const Json* value = lookup(doc, path);
   std::string shown = value ? render(*value) : "the value";
-  if (auto phrase = expected_phrase(schema, path)) return fmt::format("{} is not {}", shown, *phrase);
+  if (auto phrase = expected_phrase(schema, path))
+    return fmt::format("{} is not {}", shown, *phrase);
 
   const auto* node = schema_node(schema, path);
   for (const auto& description : descriptions) {
@@ -452,6 +472,7 @@ void check_schema(const Json& doc, const SchemaFile& schema, std::vector<Issue>&
     const std::string& description = error.description;
     if (is_cascade(description)) continue;
     if (description.rfind(required, 0) == 0) {
+      missing_fields(doc, schema.doc, path, issues);
       std::string name = description.substr(required.size());
       name = name.substr(0, name.find('\''));
       issues.push_back({path, fmt::format("missing field \"{}\"", name), true});
@@ -489,9 +510,9 @@ const std::vector<Unit> duration_units = {
     {"ms", 1, 1000}, {"s", 1, 1}, {"m", 60, 1}, {"h", 3600, 1}, {"d", 86400, 1}};
 
 // SI prefixes; bits are divided by 8 into bytes.
-const std::vector<Unit> bandwidth_units = {
-    {"bps", 1, 8},     {"kbps", 1e3, 8}, {"Mbps", 1e6, 8}, {"Gbps", 1e9, 8},
-    {"B/s", 1, 1},     {"kB/s", 1e3, 1}, {"MB/s", 1e6, 1}, {"GB/s", 1e9, 1}};
+const std::vector<Unit> bandwidth_units = {{"bps", 1, 8},    {"kbps", 1e3, 8}, {"Mbps", 1e6, 8},
+                                           {"Gbps", 1e9, 8}, {"B/s", 1, 1},    {"kB/s", 1e3, 1},
+                                           {"MB/s", 1e6, 1}, {"GB/s", 1e9, 1}};
 
 const std::vector<Unit> cpu_units = {
     {"f", 1, 1}, {"kf", 1e3, 1}, {"Mf", 1e6, 1}, {"Gf", 1e9, 1}, {"Tf", 1e12, 1}};
@@ -582,8 +603,8 @@ bool is_ldh_domain(const std::string& domain) {
   std::size_t start = 0;
   while (true) {
     std::size_t dot = domain.find('.', start);
-    std::string label = domain.substr(start, dot == std::string::npos ? std::string::npos
-                                                                      : dot - start);
+    std::string label =
+        domain.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') {
       return false;
     }
@@ -667,8 +688,11 @@ class AddressPool {
  public:
   AddressPool(std::uint32_t first, std::uint32_t spill_first, std::uint32_t spill_last,
               const std::set<std::uint32_t>& taken)
-      : next_(first), block_end_(first | 0xFF), spill_first_(spill_first),
-        spill_last_(spill_last), taken_(taken) {}
+      : next_(first),
+        block_end_(first | 0xFF),
+        spill_first_(spill_first),
+        spill_last_(spill_last),
+        taken_(taken) {}
 
   std::optional<std::string> next() {
     while (true) {
@@ -727,7 +751,7 @@ std::vector<const Json*> items(const Json* list) {
 
 class Reader {
  public:
-  Reader(const Json& doc, const nlohmann::json& schema, std::vector<Issue>& issues)
+  Reader(const Json& doc, const Json& schema, std::vector<Issue>& issues)
       : doc_(doc), schema_(schema), issues_(issues) {}
 
   Scenario read();
@@ -739,7 +763,8 @@ class Reader {
   // "<value> is not <the schema's phrase for this path>"
   void not_a(const Path& path, const Json& value, const std::string& detail = "") {
     std::string phrase = expected_phrase(schema_, path).value_or("valid");
-    if (!detail.empty()) phrase = fmt::format("{} ({})", phrase.substr(0, phrase.find(" (")), detail);
+    if (!detail.empty())
+      phrase = fmt::format("{} ({})", phrase.substr(0, phrase.find(" (")), detail);
     problem(path, fmt::format("{} is not {}", render(value), phrase));
   }
 
@@ -764,7 +789,7 @@ class Reader {
   void assign_addresses();
 
   const Json& doc_;
-  const nlohmann::json& schema_;
+  const Json& schema_;
   std::vector<Issue>& issues_;
   Scenario scenario_;
 
@@ -815,8 +840,8 @@ bool Reader::known_place(const Json* object, const char* key, const Path& path) 
   if (!name) return false;
   if (place_names_.count(*name)) return true;
   if (place_list_.empty()) return false;  // "places" itself is broken: said once, there
-  problem(path, fmt::format("\"{}\" is not one of the places ({})", *name,
-                            list_names(place_list_)));
+  problem(path,
+          fmt::format("\"{}\" is not one of the places ({})", *name, list_names(place_list_)));
   return false;
 }
 
@@ -825,8 +850,8 @@ bool Reader::claim(std::map<std::string, Path>& names, const std::string& name, 
                    const char* what, const Path& report_at) {
   auto [it, fresh] = names.emplace(name, path);
   if (!fresh) {
-    problem(report_at, fmt::format("\"{}\" is already the {} of {}", name, what,
-                                   path_string(it->second)));
+    problem(report_at,
+            fmt::format("\"{}\" is already the {} of {}", name, what, path_string(it->second)));
   }
   return fresh;
 }
@@ -835,11 +860,12 @@ void Reader::claim_host(const std::string& host, const Path& owner, bool written
   auto [it, fresh] = hosts_.emplace(lower(host), owner);
   if (fresh) return;
   if (written) {
-    problem(owner / "host", fmt::format("\"{}\" is already the host of {}", host,
-                                        path_string(it->second)));
+    problem(owner / "host",
+            fmt::format("\"{}\" is already the host of {}", host, path_string(it->second)));
   } else {
     problem(owner, fmt::format("its default host \"{}\" is already the host of {}; "
-                               "give one of them a \"host\"", host, path_string(it->second)));
+                               "give one of them a \"host\"",
+                               host, path_string(it->second)));
   }
 }
 
@@ -854,8 +880,8 @@ void Reader::claim_address(const Json* object, const Path& owner) {
   }
   auto [it, fresh] = addresses_.emplace(*address, owner);
   if (!fresh) {
-    problem(owner / "address", fmt::format("\"{}\" is already the address of {}", *text,
-                                           path_string(it->second)));
+    problem(owner / "address",
+            fmt::format("\"{}\" is already the address of {}", *text, path_string(it->second)));
   }
   taken_.insert(*address);
 }
@@ -940,23 +966,24 @@ void Reader::read_links() {
           usable = false;
           continue;
         }
-        problem(here / "between" / e, fmt::format("\"{}\" is not one of the places ({})", name,
-                                                  list_names(place_list_)));
+        problem(here / "between" / e,
+                fmt::format("\"{}\" is not one of the places ({})", name, list_names(place_list_)));
         usable = false;
       }
       (e == 0 ? link.a : link.b) = name;
     }
     if (usable && link.a == link.b) {
       problem(here / "between", fmt::format("a link joins two different places, not \"{}\" "
-                                            "to itself", link.a));
+                                            "to itself",
+                                            link.a));
       usable = false;
     }
     if (usable) {
       auto key = std::minmax(link.a, link.b);
       auto [it, fresh] = pairs.emplace(key, here);
       if (!fresh) {
-        problem(here / "between", fmt::format("\"{}\" and \"{}\" are already joined by {}",
-                                              link.a, link.b, path_string(it->second)));
+        problem(here / "between", fmt::format("\"{}\" and \"{}\" are already joined by {}", link.a,
+                                              link.b, path_string(it->second)));
       }
     }
     auto latency = quantity(object, "latency", here / "latency", duration_units, false);
@@ -980,7 +1007,7 @@ void Reader::read_dns() {
 
   auto host = string_member(object, "host");
   dns.host = lower(host.value_or(dns.host));
-  claim_host(dns.host, here, host.has_value());
+  claim_host(host.value_or(dns.host), here, host.has_value());
 
   claim_address(object, here);
   dns.address = string_member(object, "address").value_or("192.0.2.53");
@@ -1011,7 +1038,7 @@ void Reader::read_providers() {
     if (host || !provider.domain.empty()) {
       provider.host = lower(host.value_or("mail." + provider.domain));
       // A default host repeats a repeated domain: that was said already.
-      if (host || unique) claim_host(provider.host, here, host.has_value());
+      if (host || unique) claim_host(host.value_or(provider.host), here, host.has_value());
     }
     claim_address(object, here);
     provider.address = string_member(object, "address").value_or("");
@@ -1041,7 +1068,8 @@ void Reader::read_providers() {
     }
 
     provider.access = access(object, here, Access{0.001, 1.25e9});
-    if (auto cpu = quantity(object, "cpu", here / "cpu", cpu_units, true)) provider.cpu_flops = *cpu;
+    if (auto cpu = quantity(object, "cpu", here / "cpu", cpu_units, true))
+      provider.cpu_flops = *cpu;
 
     scenario_.providers.push_back(provider);
     provider_paths_.push_back(here);
@@ -1070,9 +1098,12 @@ void Reader::read_people() {
         not_a(here / "address", *member(object, "address"));
       } else {
         std::string domain = person.address.substr(person.address.rfind('@') + 1);
-        if (std::find(domains.begin(), domains.end(), domain) == domains.end()) {
+        bool known = domains.empty() ||  // "providers" is broken: said there
+                     std::find(domains.begin(), domains.end(), domain) != domains.end();
+        if (!known) {
           problem(here / "address", fmt::format("\"{}\" is not at one of the providers' domains "
-                                                "({})", *address, list_names(domains)));
+                                                "({})",
+                                                *address, list_names(domains)));
         }
         claim(addresses, person.address, here, "address", here / "address");
       }
@@ -1093,24 +1124,28 @@ void Reader::read_people() {
       Path at = defaulted ? here : here / "devices" / d;
       Device device;
       device.name = string_member(entry, "name").value_or("");
-      if (!device.name.empty()) claim(device_names, device.name, at, "name", at / "name");
+      bool own = !device.name.empty() && claim(device_names, device.name, at, "name", at / "name");
 
       auto agent = string_member(entry, "agent");
-      device.agent = agent == std::optional<std::string>("web") ? AgentKind::web
-                                                                : AgentKind::client;
+      device.agent =
+          agent == std::optional<std::string>("web") ? AgentKind::web : AgentKind::client;
       auto retrieval = string_member(entry, "retrieval");
       static const std::map<std::string, Retrieval> methods = {
-          {"imap", Retrieval::imap}, {"pop3-delete", Retrieval::pop3_delete},
-          {"pop3-keep", Retrieval::pop3_keep}, {"http", Retrieval::http}};
+          {"imap", Retrieval::imap},
+          {"pop3-delete", Retrieval::pop3_delete},
+          {"pop3-keep", Retrieval::pop3_keep},
+          {"http", Retrieval::http}};
       device.retrieval = device.agent == AgentKind::web ? Retrieval::http : Retrieval::imap;
       if (retrieval && methods.count(*retrieval)) {
         device.retrieval = methods.at(*retrieval);
         if (device.agent == AgentKind::web && device.retrieval != Retrieval::http) {
           problem(at / "retrieval", fmt::format("a web agent reads mail over \"http\", not "
-                                                "\"{}\"", *retrieval));
+                                                "\"{}\"",
+                                                *retrieval));
         } else if (device.agent == AgentKind::client && device.retrieval == Retrieval::http) {
-          problem(at / "retrieval", "\"http\" is for web agents; a client agent uses \"imap\", "
-                                    "\"pop3-delete\" or \"pop3-keep\"");
+          problem(at / "retrieval",
+                  "\"http\" is for web agents; a client agent uses \"imap\", "
+                  "\"pop3-delete\" or \"pop3-keep\"");
         }
       }
 
@@ -1120,7 +1155,7 @@ void Reader::read_people() {
       if (person_label.empty()) person_label = fmt::format("person{}", i + 1);
       if (device_label.empty()) device_label = fmt::format("device{}", d + 1);
       device.host = lower(host.value_or(person_label + "-" + device_label));
-      if (host || unique) claim_host(device.host, at, host.has_value());
+      if (host || (unique && own)) claim_host(host.value_or(device.host), at, host.has_value());
       claim_address(entry, at);
       device.address = string_member(entry, "address").value_or("");
       device.access = access(entry, at, Access{0.005, 12.5e6});
@@ -1148,9 +1183,9 @@ void Reader::read_script() {
     auto at = quantity(object, "at", here / "at", duration_units, false);
     step.at_s = at.value_or(0);
     if (at && end_ && *at > *end_) {
-      problem(here / "at", fmt::format("{} is after the end of the run ({})",
-                                       render(*member(object, "at")),
-                                       render(*member(&doc_, "end"))));
+      problem(here / "at",
+              fmt::format("{} is after the end of the run ({})", render(*member(object, "at")),
+                          render(*member(&doc_, "end"))));
     }
 
     const Person* person = nullptr;
@@ -1159,9 +1194,9 @@ void Reader::read_script() {
       for (const auto& candidate : scenario_.people) {
         if (candidate.name == *name) person = &candidate;
       }
-      if (!person) {
-        problem(here / "person", fmt::format("\"{}\" is not one of the people ({})", *name,
-                                             list_names(names)));
+      if (!person && !names.empty()) {
+        problem(here / "person",
+                fmt::format("\"{}\" is not one of the people ({})", *name, list_names(names)));
       }
     }
     if (person && !person->devices.empty()) step.device = person->devices.front().name;
@@ -1255,7 +1290,8 @@ void Reader::check_reachable() {
   for (const auto& name : place_list_) {
     if (hosting.count(name) && !reached.count(name)) {
       problem(place_names_.at(name), fmt::format("\"{}\" cannot be reached from \"{}\" through "
-                                                 "the links", name, origin));
+                                                 "the links",
+                                                 name, origin));
     }
   }
 }
@@ -1354,9 +1390,9 @@ Scenario parse_scenario(const std::string& text, const std::string& origin) {
   try {
     doc = Json::parse(text);
   } catch (const Json::parse_error& e) {
-    throw ScenarioError(origin, {Problem{"", fmt::format("{}: this is not valid JSON ({})",
-                                                         line_column(text, e.byte),
-                                                         parse_reason(e.what()))}});
+    throw ScenarioError(
+        origin, {Problem{"", fmt::format("{}: this is not valid JSON ({})",
+                                         line_column(text, e.byte), parse_reason(e.what()))}});
   }
 
   std::vector<Issue> issues;
