@@ -51,14 +51,14 @@ bool is_domain(std::string_view text);
 bool is_address_literal(std::string_view text);
 
 struct Composition {
-  std::string from_name;              // "Rav"
-  std::string from;                   // "rav@cms.com"
-  std::vector<std::string> to;        // addresses
+  std::string from_name;        // "Rav"
+  std::string from;             // "rav@cms.com"
+  std::vector<std::string> to;  // addresses
   std::string subject;
-  std::string body;                   // text with '\n' or CRLF line ends
-  std::int64_t date_unix = 0;         // Unix seconds of the Date: header
-  int tz_offset_minutes = 0;          // for the Date: zone, e.g. -300 => -0500
-  std::string message_id;             // "<...@...>", as made by make_message_id
+  std::string body;            // text with '\n' or CRLF line ends
+  std::int64_t date_unix = 0;  // Unix seconds of the Date: header
+  int tz_offset_minutes = 0;   // for the Date: zone, e.g. -300 => -0500
+  std::string message_id;      // "<...@...>", as made by make_message_id
 };
 
 // RFC 5322 3.3 date-time in local time of the given zone: "Fri, 04 Dec 2026 04:00:00 -0500".
@@ -90,8 +90,7 @@ std::optional<std::string> find_header(std::string_view message, std::string_vie
 
 // The message with "name: value" (folded) put before its first line, as trace fields
 // (Received:, Return-Path:) are (RFC 5321 4.4).
-std::string prepend_header(std::string_view message, std::string_view name,
-                           std::string_view value);
+std::string prepend_header(std::string_view message, std::string_view name, std::string_view value);
 
 // The body of a CRLF message: what follows the first empty line ("" if there is none).
 std::string_view body_of(std::string_view message);

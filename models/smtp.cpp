@@ -14,30 +14,30 @@ namespace {
 
 constexpr std::string_view crlf = "\r\n";
 
-char to_upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
+char to_upper(char c) {
+  return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+}
 
-std::string upper(std::string_view s)
-{
+std::string upper(std::string_view s) {
   std::string out(s);
   std::transform(out.begin(), out.end(), out.begin(), to_upper);
   return out;
 }
 
-bool iequals(std::string_view a, std::string_view b) { return upper(a) == upper(b); }
+bool iequals(std::string_view a, std::string_view b) {
+  return upper(a) == upper(b);
+}
 
-bool istarts_with(std::string_view s, std::string_view prefix)
-{
+bool istarts_with(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
 }
 
-bool is_digits(std::string_view s)
-{
+bool is_digits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 // Decimal text to a number, saturating instead of overflowing.
-std::size_t to_size(std::string_view digits)
-{
+std::size_t to_size(std::string_view digits) {
   std::size_t n = 0;
   for (char c : digits) {
     const std::size_t d = static_cast<std::size_t>(c - '0');
@@ -49,48 +49,40 @@ std::size_t to_size(std::string_view digits)
 }
 
 // Splits "VERB rest" at the first space.
-std::pair<std::string_view, std::string_view> split_word(std::string_view line)
-{
+std::pair<std::string_view, std::string_view> split_word(std::string_view line) {
   std::size_t space = line.find(' ');
-  if (space == std::string_view::npos)
-    return {line, {}};
+  if (space == std::string_view::npos) return {line, {}};
   return {line.substr(0, space), line.substr(space + 1)};
 }
 
 // RFC 5321 4.1.2 esmtp-keyword and esmtp-value.
-bool is_esmtp_keyword(std::string_view s)
-{
-  if (s.empty())
-    return false;
+bool is_esmtp_keyword(std::string_view s) {
+  if (s.empty()) return false;
   for (std::size_t i = 0; i < s.size(); ++i) {
     char c = s[i];
     bool alnum = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-    if (!alnum && (i == 0 || c != '-'))
-      return false;
+    if (!alnum && (i == 0 || c != '-')) return false;
   }
   return true;
 }
 
-bool is_esmtp_value(std::string_view s)
-{
+bool is_esmtp_value(std::string_view s) {
   return !s.empty() &&
          std::all_of(s.begin(), s.end(), [](char c) { return c >= 33 && c <= 126 && c != '='; });
 }
 
 struct PathParse {
   enum class Status { ok, syntax, too_long } status = Status::syntax;
-  std::string address;   // the mailbox in minimal quoting, "" for "<>"
-  std::string_view rest; // what follows the ">" (the parameters, with their leading space)
+  std::string address;    // the mailbox in minimal quoting, "" for "<>"
+  std::string_view rest;  // what follows the ">" (the parameters, with their leading space)
 };
 
 // RFC 5321 4.1.2 Path = "<" [ A-d-l ":" ] Mailbox ">", or "<>" when `allow_null`. The source
 // route is accepted and ignored, as the grammar's note asks. "<postmaster>" is accepted alone
 // when `allow_postmaster` (RFC 5321 4.5.1).
-PathParse parse_path(std::string_view text, bool allow_null, bool allow_postmaster)
-{
+PathParse parse_path(std::string_view text, bool allow_null, bool allow_postmaster) {
   PathParse result;
-  if (text.empty() || text.front() != '<')
-    return result;
+  if (text.empty() || text.front() != '<') return result;
   std::size_t close = std::string_view::npos;
   bool quoted = false;
   for (std::size_t i = 1; i < text.size(); ++i) {
@@ -103,8 +95,7 @@ PathParse parse_path(std::string_view text, bool allow_null, bool allow_postmast
       break;
     }
   }
-  if (close == std::string_view::npos)
-    return result;
+  if (close == std::string_view::npos) return result;
   result.rest = text.substr(close + 1);
   std::string_view inner = text.substr(1, close - 1);
   if (close + 1 > 256) {  // RFC 5321 4.5.3.1.3, the brackets included
@@ -122,13 +113,11 @@ PathParse parse_path(std::string_view text, bool allow_null, bool allow_postmast
   }
   if (inner.front() == '@') {
     std::size_t colon = inner.find(':');
-    if (colon == std::string_view::npos)
-      return result;
+    if (colon == std::string_view::npos) return result;
     inner.remove_prefix(colon + 1);
   }
   auto address = msg::parse_address(inner);
-  if (!address)
-    return result;
+  if (!address) return result;
   result.address = address->to_string();
   result.status = PathParse::Status::ok;
   return result;
@@ -141,30 +130,25 @@ struct Param {
 };
 
 // Mail-parameters / Rcpt-parameters after the path: *(SP esmtp-param). nullopt on bad syntax.
-std::optional<std::vector<Param>> parse_params(std::string_view rest)
-{
+std::optional<std::vector<Param>> parse_params(std::string_view rest) {
   std::vector<Param> params;
   while (!rest.empty()) {
-    if (rest.front() != ' ')
-      return std::nullopt;
+    if (rest.front() != ' ') return std::nullopt;
     while (!rest.empty() && rest.front() == ' ')
       rest.remove_prefix(1);  // be lenient about repeated spaces
-    if (rest.empty())
-      break;
+    if (rest.empty()) break;
     const std::size_t space = rest.find(' ');
     const std::string_view word = rest.substr(0, space);
     rest = space == std::string_view::npos ? std::string_view{} : rest.substr(space);
     Param p;
     std::size_t eq = word.find('=');
     std::string_view keyword = word.substr(0, eq);
-    if (!is_esmtp_keyword(keyword))
-      return std::nullopt;
+    if (!is_esmtp_keyword(keyword)) return std::nullopt;
     p.keyword = upper(keyword);
     if (eq != std::string_view::npos) {
       p.value = word.substr(eq + 1);
       p.has_value = true;
-      if (!is_esmtp_value(p.value))
-        return std::nullopt;
+      if (!is_esmtp_value(p.value)) return std::nullopt;
     }
     params.push_back(std::move(p));
   }
@@ -173,15 +157,12 @@ std::optional<std::vector<Param>> parse_params(std::string_view rest)
 
 // The EHLO argument: a Domain or an address literal (RFC 5321 4.1.1.1). A client may add
 // other words after it (4.1.1.1 asks servers to be prepared for them); they are ignored.
-bool is_helo_argument(std::string_view name)
-{
+bool is_helo_argument(std::string_view name) {
   return msg::is_domain(name) || msg::is_address_literal(name);
 }
 
-std::string redact(std::string_view verb, std::string_view line)
-{
-  if (!iequals(verb, "AUTH"))
-    return std::string(line);
+std::string redact(std::string_view verb, std::string_view line) {
+  if (!iequals(verb, "AUTH")) return std::string(line);
   auto [mechanism, initial] = split_word(split_word(line).second);
   return initial.empty() ? fmt::format("AUTH {}", mechanism)
                          : fmt::format("AUTH {} <redacted>", mechanism);
@@ -189,37 +170,43 @@ std::string redact(std::string_view verb, std::string_view line)
 
 }  // namespace
 
-std::string Reply::to_bytes() const
-{
-  if (lines.empty())
-    return fmt::format("{} \r\n", code);
+std::string Reply::to_bytes() const {
+  if (lines.empty()) return fmt::format("{} \r\n", code);
   std::string out;
   for (std::size_t i = 0; i < lines.size(); ++i)
     out += fmt::format("{}{}{}\r\n", code, i + 1 < lines.size() ? '-' : ' ', lines[i]);
   return out;
 }
 
-std::string_view to_string(ServerState state)
-{
+std::string_view to_string(ServerState state) {
   switch (state) {
-    case ServerState::waiting_for_helo: return "waiting_for_helo";
-    case ServerState::waiting_for_mail: return "waiting_for_mail";
-    case ServerState::waiting_for_rcpt: return "waiting_for_rcpt";
-    case ServerState::waiting_for_rcpt_or_data: return "waiting_for_rcpt_or_data";
-    case ServerState::in_data: return "in_data";
-    case ServerState::in_auth: return "in_auth";
-    case ServerState::closed: return "closed";
+    case ServerState::waiting_for_helo:
+      return "waiting_for_helo";
+    case ServerState::waiting_for_mail:
+      return "waiting_for_mail";
+    case ServerState::waiting_for_rcpt:
+      return "waiting_for_rcpt";
+    case ServerState::waiting_for_rcpt_or_data:
+      return "waiting_for_rcpt_or_data";
+    case ServerState::in_data:
+      return "in_data";
+    case ServerState::in_auth:
+      return "in_auth";
+    case ServerState::starting_tls:
+      return "starting_tls";
+    case ServerState::closed:
+      return "closed";
   }
   return "?";
 }
 
-const std::vector<ServerTransition>& server_transitions()
-{
+const std::vector<ServerTransition>& server_transitions() {
   static const std::vector<ServerTransition> table = [] {
     using S = ServerState;
     std::vector<ServerTransition> rows = {
-        {S::waiting_for_mail, "AUTH", S::waiting_for_mail},      // RFC 4954 4: not in a transaction
+        {S::waiting_for_mail, "AUTH", S::waiting_for_mail},  // RFC 4954 4: not in a transaction
         {S::waiting_for_mail, "MAIL", S::waiting_for_rcpt},
+        {S::waiting_for_mail, "STARTTLS", S::starting_tls},  // RFC 3207 4, after EHLO
         {S::waiting_for_rcpt, "RCPT", S::waiting_for_rcpt_or_data},
         {S::waiting_for_rcpt_or_data, "RCPT", S::waiting_for_rcpt_or_data},
         {S::waiting_for_rcpt_or_data, "DATA", S::in_data},
@@ -242,19 +229,35 @@ const std::vector<ServerTransition>& server_transitions()
   return table;
 }
 
+std::string_view received_protocol(const Envelope& envelope) {
+  if (!envelope.esmtp) return "SMTP";
+  const bool authenticated = !envelope.authenticated_user.empty();
+  if (envelope.tls) return authenticated ? "ESMTPSA" : "ESMTPS";
+  return authenticated ? "ESMTPA" : "ESMTP";
+}
+
+std::string received_field_value(const Envelope& envelope, std::string_view by_host,
+                                 std::string_view queue_id, std::string_view rfc5322_date) {
+  std::string value = fmt::format("from {}", envelope.helo);
+  if (!envelope.client_address.empty()) value += fmt::format(" ({})", envelope.client_address);
+  value += fmt::format(" by {} with {}", by_host, received_protocol(envelope));
+  if (!queue_id.empty()) value += fmt::format(" id {}", queue_id);
+  if (envelope.recipients.size() == 1)
+    value += fmt::format(" for <{}>", envelope.recipients.front());
+  value += fmt::format("; {}", rfc5322_date);
+  return value;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Server
 
 ServerSession::ServerSession(ServerConfig config, ServerBackend& backend)
-    : config_(std::move(config)), backend_(backend)
-{
+    : config_(std::move(config)), backend_(backend) {
   reply(220, fmt::format("{} ESMTP mailsim", config_.hostname));
 }
 
-void ServerSession::receive(std::string_view bytes)
-{
-  if (state_ == ServerState::closed)
-    return;
+void ServerSession::receive(std::string_view bytes) {
+  if (state_ == ServerState::closed) return;
   input_.append(bytes);
   process_input();
   input_.erase(0, input_pos_);
@@ -263,23 +266,34 @@ void ServerSession::receive(std::string_view bytes)
     input_.clear();  // RFC 5321 4.1.1.10: nothing after QUIT is read
 }
 
-std::string ServerSession::take_output() { return std::exchange(output_, {}); }
+std::string ServerSession::take_output() {
+  return std::exchange(output_, {});
+}
 
-std::vector<ServerEvent> ServerSession::take_events() { return std::exchange(events_, {}); }
+std::vector<ServerEvent> ServerSession::take_events() {
+  return std::exchange(events_, {});
+}
 
-bool ServerSession::closed() const { return state_ == ServerState::closed; }
+bool ServerSession::closed() const {
+  return state_ == ServerState::closed;
+}
 
-std::string_view ServerSession::state_name() const { return to_string(state_); }
+std::string_view ServerSession::state_name() const {
+  return to_string(state_);
+}
 
 // Cuts complete lines off the input and acts on each, in order, until a line is incomplete.
 // A line that grows past its limit without a CRLF is dropped as it comes (keeping a final CR,
 // which may start the CRLF), and answered once its CRLF arrives, so memory stays bounded.
-void ServerSession::process_input()
-{
+void ServerSession::process_input() {
   while (state_ != ServerState::closed) {
+    if (state_ == ServerState::starting_tls) {
+      plaintext_dropped_ += input_.size() - input_pos_;  // RFC 3207 4.2: never executed
+      input_pos_ = input_.size();
+      return;
+    }
     if (state_ == ServerState::in_data) {
-      if (!process_data())
-        return;
+      if (!process_data()) return;
       continue;
     }
     const std::size_t limit =
@@ -302,8 +316,7 @@ void ServerSession::process_input()
 
 // One line of mail data (RFC 5321 4.5.2): "." alone ends it, a leading "." is removed.
 // Returns false when more input is needed.
-bool ServerSession::process_data()
-{
+bool ServerSession::process_data() {
   const std::size_t end = input_.find(crlf, input_pos_);
   if (end == std::string::npos) {
     const std::size_t pending = input_.size() - input_pos_;
@@ -323,13 +336,10 @@ bool ServerSession::process_data()
     end_of_data();
     return true;
   }
-  if (!continued && !line.empty() && line.front() == '.')
-    line.remove_prefix(1);
-  if (continued || line.size() + 2 > config_.max_text_line)
-    data_line_too_long_ = true;
+  if (!continued && !line.empty() && line.front() == '.') line.remove_prefix(1);
+  if (continued || line.size() + 2 > config_.max_text_line) data_line_too_long_ = true;
   data_size_ += line.size() + 2;
-  if (data_size_ > config_.max_message_size)
-    data_too_big_ = true;
+  if (data_size_ > config_.max_message_size) data_too_big_ = true;
   if (data_too_big_ || data_line_too_long_) {
     envelope_.message.clear();  // it will be refused: keep nothing
     envelope_.message.shrink_to_fit();
@@ -340,8 +350,7 @@ bool ServerSession::process_data()
   return true;
 }
 
-void ServerSession::end_of_data()
-{
+void ServerSession::end_of_data() {
   state_ = ServerState::waiting_for_mail;
   if (data_too_big_) {
     reply(552, "5.3.4 Message size exceeds fixed maximum message size");  // RFC 1870 6.1
@@ -351,6 +360,8 @@ void ServerSession::end_of_data()
     envelope_.helo = helo_;
     envelope_.authenticated_user = authenticated_user_;
     envelope_.esmtp = esmtp_;
+    envelope_.tls = tls_active_;
+    envelope_.client_address = config_.client_address;
     std::string id = backend_.accept_message(envelope_);
     if (id.empty()) {
       reply(451, "4.3.0 Requested action aborted: local error in processing");
@@ -362,8 +373,7 @@ void ServerSession::end_of_data()
   reset_transaction();
 }
 
-void ServerSession::handle_line(std::string_view line, bool too_long)
-{
+void ServerSession::handle_line(std::string_view line, bool too_long) {
   if (state_ == ServerState::in_auth) {
     handle_auth_line(line, too_long);
   } else if (too_long) {
@@ -379,19 +389,18 @@ void ServerSession::handle_line(std::string_view line, bool too_long)
   }
 }
 
-void ServerSession::handle_command(std::string_view line)
-{
+void ServerSession::handle_command(std::string_view line) {
   auto [word, arg] = split_word(line);
   const std::string verb = upper(word);
   event(ServerEvent::Kind::command_received, redact(verb, line));
 
   static constexpr std::string_view known[] = {"EHLO", "HELO", "MAIL", "RCPT", "DATA", "RSET",
-                                               "NOOP", "QUIT", "VRFY", "HELP", "AUTH"};
-  static constexpr std::string_view unimplemented[] = {"EXPN", "TURN", "SEND", "SOML", "SAML",
-                                                       "ETRN", "BDAT", "STARTTLS"};
+                                               "NOOP", "QUIT", "VRFY", "HELP", "AUTH", "STARTTLS"};
+  static constexpr std::string_view unimplemented[] = {"EXPN", "TURN", "SEND", "SOML",
+                                                       "SAML", "ETRN", "BDAT"};
   if (std::find(std::begin(unimplemented), std::end(unimplemented), verb) !=
           std::end(unimplemented) ||
-      (verb == "AUTH" && !config_.auth_enabled)) {
+      (verb == "AUTH" && !config_.auth_enabled) || (verb == "STARTTLS" && !config_.tls_available)) {
     protocol_error("command not implemented: " + verb);
     reply(502, "5.5.1 Command not implemented");  // RFC 5321 4.2.4
     return;
@@ -399,6 +408,13 @@ void ServerSession::handle_command(std::string_view line)
   if (std::find(std::begin(known), std::end(known), verb) == std::end(known)) {
     protocol_error("command unrecognized");
     reply(500, "5.5.1 Syntax error, command unrecognized");
+    return;
+  }
+
+  // RFC 3207 4: a server that insists on TLS answers 530 to all but NOOP, EHLO, STARTTLS, QUIT.
+  if (config_.tls_required && !tls_active_ && verb != "NOOP" && verb != "EHLO" &&
+      verb != "STARTTLS" && verb != "QUIT") {
+    reply(530, "5.7.0 Must issue a STARTTLS command first");
     return;
   }
 
@@ -426,15 +442,15 @@ void ServerSession::handle_command(std::string_view line)
     ok = cmd_data(arg);
   else if (verb == "AUTH")
     ok = cmd_auth(arg);
+  else if (verb == "STARTTLS")
+    ok = cmd_starttls(arg);
   else
     ok = cmd_simple(verb, arg);
-  if (ok)
-    state_ = row->to;
+  if (ok) state_ = row->to;
 }
 
 // RSET, NOOP, QUIT, VRFY, HELP: the commands that need no parsing beyond their argument.
-bool ServerSession::cmd_simple(std::string_view verb, std::string_view arg)
-{
+bool ServerSession::cmd_simple(std::string_view verb, std::string_view arg) {
   if ((verb == "RSET" || verb == "QUIT") && !arg.empty()) {
     protocol_error(std::string(verb) + " takes no argument");
     reply(501, "5.5.4 Syntax error in parameters or arguments");
@@ -469,15 +485,15 @@ bool ServerSession::cmd_simple(std::string_view verb, std::string_view arg)
     return true;
   }
   assert(verb == "HELP");
-  reply(214, std::vector<std::string>{
-                 "2.0.0 mailsim SMTP server (RFC 5321)",
-                 "2.0.0 Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP AUTH"});
+  std::string commands = "2.0.0 Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP";
+  if (config_.auth_enabled) commands += " AUTH";
+  if (config_.tls_available) commands += " STARTTLS";
+  reply(214, std::vector<std::string>{"2.0.0 mailsim SMTP server (RFC 5321)", commands});
   return true;
 }
 
 // RFC 5321 4.1.1.1 EHLO / HELO. The replies to these carry no enhanced codes (RFC 2034 3).
-bool ServerSession::cmd_ehlo(std::string_view arg, bool extended)
-{
+bool ServerSession::cmd_ehlo(std::string_view arg, bool extended) {
   std::string_view name = split_word(arg).first;
   if (!is_helo_argument(name)) {
     protocol_error("bad EHLO/HELO argument");
@@ -492,19 +508,19 @@ bool ServerSession::cmd_ehlo(std::string_view arg, bool extended)
     return true;
   }
   std::vector<std::string> lines = {config_.hostname};
-  lines.push_back(fmt::format("SIZE {}", config_.max_message_size));  // RFC 1870 4
-  if (config_.auth_enabled)
-    lines.push_back("AUTH PLAIN");                                    // RFC 4954 3
-  lines.push_back("ENHANCEDSTATUSCODES");                             // RFC 2034 3
-  lines.push_back("8BITMIME");                                        // RFC 6152 2
+  if (config_.pipelining) lines.push_back("PIPELINING");                   // RFC 2920 2
+  lines.push_back(fmt::format("SIZE {}", config_.max_message_size));       // RFC 1870 4
+  if (config_.tls_available && !tls_active_) lines.push_back("STARTTLS");  // RFC 3207 4.2
+  if (config_.auth_enabled) lines.push_back("AUTH PLAIN LOGIN");           // RFC 4954 3
+  lines.push_back("ENHANCEDSTATUSCODES");                                  // RFC 2034 3
+  lines.push_back("8BITMIME");                                             // RFC 6152 2
   reply(250, std::move(lines));
   return true;
 }
 
 // RFC 5321 4.1.1.2 MAIL FROM:<reverse-path> [SP Mail-parameters], with SIZE (RFC 1870 6),
 // BODY (RFC 6152 2) and AUTH (RFC 4954 5).
-bool ServerSession::cmd_mail(std::string_view arg)
-{
+bool ServerSession::cmd_mail(std::string_view arg) {
   if (config_.service == Service::submission && authenticated_user_.empty()) {
     reply(530, "5.7.0 Authentication required");  // RFC 6409 4.3, RFC 4954 6
     return false;
@@ -568,16 +584,14 @@ bool ServerSession::cmd_mail(std::string_view arg)
 }
 
 // RFC 5321 4.1.1.3 RCPT TO:<forward-path>.
-bool ServerSession::cmd_rcpt(std::string_view arg)
-{
+bool ServerSession::cmd_rcpt(std::string_view arg) {
   if (!istarts_with(arg, "TO:")) {
     protocol_error("RCPT without TO:");
     reply(501, "5.5.4 Syntax error in parameters or arguments");
     return false;
   }
   arg.remove_prefix(3);
-  if (!arg.empty() && arg.front() == ' ')
-    arg.remove_prefix(1);
+  if (!arg.empty() && arg.front() == ' ') arg.remove_prefix(1);
   PathParse path = parse_path(arg, false, true);
   if (path.status != PathParse::Status::ok) {
     protocol_error("bad forward-path");
@@ -623,8 +637,7 @@ bool ServerSession::cmd_rcpt(std::string_view arg)
 }
 
 // RFC 5321 4.1.1.4 DATA.
-bool ServerSession::cmd_data(std::string_view arg)
-{
+bool ServerSession::cmd_data(std::string_view arg) {
   if (!arg.empty()) {
     protocol_error("DATA takes no argument");
     reply(501, "5.5.4 Syntax error in parameters or arguments");
@@ -638,36 +651,73 @@ bool ServerSession::cmd_data(std::string_view arg)
   return true;
 }
 
-// RFC 4954 4 AUTH mechanism [initial-response]; the PLAIN mechanism is RFC 4616.
-bool ServerSession::cmd_auth(std::string_view arg)
-{
+// RFC 4954 4 AUTH mechanism [initial-response]. PLAIN is RFC 4616; LOGIN is the older
+// draft-murchison-sasl-login (a 334 "Username:" then a 334 "Password:" challenge).
+bool ServerSession::cmd_auth(std::string_view arg) {
   if (!esmtp_ || !authenticated_user_.empty()) {
     protocol_error(esmtp_ ? "AUTH after successful AUTH" : "AUTH after HELO");
     reply(503, "5.5.1 Bad sequence of commands");
     return false;
   }
   auto [mechanism, initial] = split_word(arg);
-  if (iequals(mechanism, "PLAIN")) {
-    if (initial.empty()) {
-      state_before_auth_ = state_;
-      state_ = ServerState::in_auth;
-      auth_step_ = AuthStep::plain_response;
-      reply(334, "");  // an empty challenge: "334 " (RFC 4954 4)
-    } else {
-      finish_plain(initial);
-    }
-    return false;  // the state stays waiting_for_mail either way, or in_auth for now
+  const std::string name = upper(mechanism);
+  if (name != "PLAIN" && name != "LOGIN") {
+    protocol_error("unsupported AUTH mechanism");
+    reply(504, "5.5.4 Command parameter not implemented");  // RFC 4954 4
+    return false;
   }
-  protocol_error("unsupported AUTH mechanism");
-  reply(504, "5.5.4 Command parameter not implemented");  // RFC 4954 4
-  return false;
+  state_before_auth_ = state_;
+  if (name == "PLAIN" && !initial.empty()) {
+    finish_plain(initial);
+  } else if (name == "PLAIN") {
+    auth_step_ = AuthStep::plain_response;
+    state_ = ServerState::in_auth;
+    reply(334, "");  // an empty challenge: "334 " (RFC 4954 4)
+  } else if (initial.empty()) {
+    auth_step_ = AuthStep::login_user;
+    state_ = ServerState::in_auth;
+    reply(334, msg::base64_encode("Username:"));
+  } else {
+    handle_auth_line_step(AuthStep::login_user, initial);
+  }
+  return false;  // the row's target is the state we are in; in_auth lasts until the exchange ends
 }
 
-void ServerSession::handle_auth_line(std::string_view line, bool too_long)
-{
+bool ServerSession::cmd_starttls(std::string_view arg) {
+  if (!arg.empty()) {
+    protocol_error("STARTTLS takes no argument");
+    reply(501, "5.5.4 Syntax error (no parameters allowed)");  // RFC 3207 4
+    return false;
+  }
+  if (tls_active_) {
+    protocol_error("STARTTLS inside TLS");
+    reply(503, "5.5.1 Bad sequence of commands");  // RFC 3207 4.2: not offered again
+    return false;
+  }
+  reply(220, "2.0.0 Ready to start TLS");
+  event(ServerEvent::Kind::starttls, {});
+  plaintext_dropped_ = 0;
+  return true;
+}
+
+void ServerSession::tls_established() {
+  assert(state_ == ServerState::starting_tls && "tls_established() without STARTTLS");
+  if (plaintext_dropped_ > 0)
+    protocol_error(fmt::format("{} octets sent in the clear after STARTTLS were discarded",
+                               plaintext_dropped_));
+  // RFC 3207 4.2: forget everything learnt before the handshake, EHLO included.
+  tls_active_ = true;
+  helo_.clear();
+  esmtp_ = false;
+  authenticated_user_.clear();
+  envelope_ = Envelope{};
+  state_ = ServerState::waiting_for_helo;
+}
+
+void ServerSession::handle_auth_line(std::string_view line, bool too_long) {
   event(ServerEvent::Kind::command_received, line == "*" ? "*" : "<AUTH response redacted>");
-  state_ = state_before_auth_;
   const AuthStep step = std::exchange(auth_step_, AuthStep::none);
+  state_ = state_before_auth_;
   if (too_long) {
     protocol_error("AUTH line too long");
     event(ServerEvent::Kind::auth_failed, "line too long");
@@ -677,12 +727,32 @@ void ServerSession::handle_auth_line(std::string_view line, bool too_long)
     reply(501, "5.7.0 Authentication cancelled");  // RFC 4954 4: MUST be 501
   } else if (step == AuthStep::plain_response) {
     finish_plain(line);
+  } else {
+    handle_auth_line_step(step, line);
   }
 }
 
+// The AUTH LOGIN steps: a base64 user name, then a base64 password.
+void ServerSession::handle_auth_line_step(AuthStep step, std::string_view response) {
+  auto decoded = msg::base64_decode(response);
+  if (!decoded) {
+    protocol_error("AUTH response is not base64");
+    event(ServerEvent::Kind::auth_failed, "bad base64");
+    reply(501, "5.5.2 Cannot decode response");  // RFC 4954 4
+    return;
+  }
+  if (step == AuthStep::login_user) {
+    login_user_ = std::move(*decoded);
+    auth_step_ = AuthStep::login_password;
+    state_ = ServerState::in_auth;
+    reply(334, msg::base64_encode("Password:"));
+    return;
+  }
+  check_credentials(std::exchange(login_user_, {}), *decoded);
+}
+
 // RFC 4616 2: message = [authzid] NUL authcid NUL passwd, each part at most 255 octets.
-void ServerSession::finish_plain(std::string_view response)
-{
+void ServerSession::finish_plain(std::string_view response) {
   auto decoded = response == "=" ? std::optional<std::string>("") : msg::base64_decode(response);
   if (!decoded) {
     protocol_error("AUTH response is not base64");
@@ -690,33 +760,38 @@ void ServerSession::finish_plain(std::string_view response)
     reply(501, "5.5.2 Cannot decode response");  // RFC 4954 4
     return;
   }
-  const std::string& m = *decoded;
+  const std::string_view m = *decoded;
   const std::size_t first = m.find('\0');
-  const std::size_t second = first == std::string::npos ? first : m.find('\0', first + 1);
-  bool well_formed = second != std::string::npos && m.find('\0', second + 1) == std::string::npos;
-  std::string_view authzid, authcid, password;
-  if (well_formed) {
-    authzid = std::string_view(m).substr(0, first);
-    authcid = std::string_view(m).substr(first + 1, second - first - 1);
-    password = std::string_view(m).substr(second + 1);
-    well_formed = !authcid.empty() && !password.empty() && authzid.size() <= 255 &&
-                  authcid.size() <= 255 && password.size() <= 255;
+  const std::size_t second = first == m.npos ? first : m.find('\0', first + 1);
+  if (second == m.npos || m.find('\0', second + 1) != m.npos) {
+    check_credentials({}, {});
+    return;
   }
+  const std::string_view authzid = m.substr(0, first);
+  const std::string_view authcid = m.substr(first + 1, second - first - 1);
   // We do not act on behalf of another identity: authzid must be empty or the user itself.
-  if (well_formed && (authzid.empty() || authzid == authcid) &&
-      backend_.authenticate(authcid, password)) {
-    authenticated_user_ = std::string(authcid);
+  if (!authzid.empty() && authzid != authcid) {
+    check_credentials({}, {});
+    return;
+  }
+  check_credentials(authcid, m.substr(second + 1));
+}
+
+void ServerSession::check_credentials(std::string_view user, std::string_view password) {
+  const bool well_formed =
+      !user.empty() && !password.empty() && user.size() <= 255 && password.size() <= 255;
+  if (well_formed && backend_.authenticate(user, password)) {
+    authenticated_user_ = std::string(user);
     event(ServerEvent::Kind::auth_succeeded, authenticated_user_);
     reply(235, "2.7.0 Authentication successful");
     return;
   }
   ++errors_;
-  event(ServerEvent::Kind::auth_failed, std::string(authcid));
+  event(ServerEvent::Kind::auth_failed, std::string(user));
   reply(535, "5.7.8 Authentication credentials invalid");
 }
 
-void ServerSession::reply(int code, std::vector<std::string> lines)
-{
+void ServerSession::reply(int code, std::vector<std::string> lines) {
   Reply r{code, std::move(lines)};
   std::string bytes = r.to_bytes();
   output_ += bytes;
@@ -724,53 +799,87 @@ void ServerSession::reply(int code, std::vector<std::string> lines)
   event(ServerEvent::Kind::reply_sent, std::move(bytes));
 }
 
-void ServerSession::protocol_error(std::string what)
-{
+void ServerSession::protocol_error(std::string what) {
   ++errors_;
   event(ServerEvent::Kind::protocol_error, std::move(what));
 }
 
-void ServerSession::event(ServerEvent::Kind kind, std::string detail)
-{
+void ServerSession::event(ServerEvent::Kind kind, std::string detail) {
   events_.push_back({kind, std::move(detail)});
 }
 
-void ServerSession::reset_transaction()
-{
+void ServerSession::reset_transaction() {
   const bool greeted = state_ != ServerState::waiting_for_helo;
   envelope_ = Envelope{};
   data_size_ = 0;
   data_too_big_ = false;
   data_line_too_long_ = false;
-  if (state_ != ServerState::in_data && state_ != ServerState::closed)
+  if (state_ != ServerState::in_data && state_ != ServerState::closed &&
+      state_ != ServerState::starting_tls)
     state_ = greeted ? ServerState::waiting_for_mail : ServerState::waiting_for_helo;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Client
 
-std::string_view to_string(ClientState state)
-{
+std::string_view to_string(ClientState state) {
   switch (state) {
-    case ClientState::waiting_for_greeting: return "waiting_for_greeting";
-    case ClientState::waiting_for_ehlo_reply: return "waiting_for_ehlo_reply";
-    case ClientState::waiting_for_helo_reply: return "waiting_for_helo_reply";
-    case ClientState::waiting_for_auth_reply: return "waiting_for_auth_reply";
-    case ClientState::waiting_for_mail_reply: return "waiting_for_mail_reply";
-    case ClientState::waiting_for_rcpt_reply: return "waiting_for_rcpt_reply";
-    case ClientState::waiting_for_data_reply: return "waiting_for_data_reply";
-    case ClientState::waiting_for_data_end_reply: return "waiting_for_data_end_reply";
-    case ClientState::waiting_for_quit_reply: return "waiting_for_quit_reply";
-    case ClientState::closed: return "closed";
+    case ClientState::waiting_for_greeting:
+      return "waiting_for_greeting";
+    case ClientState::waiting_for_ehlo_reply:
+      return "waiting_for_ehlo_reply";
+    case ClientState::waiting_for_helo_reply:
+      return "waiting_for_helo_reply";
+    case ClientState::waiting_for_starttls_reply:
+      return "waiting_for_starttls_reply";
+    case ClientState::starting_tls:
+      return "starting_tls";
+    case ClientState::waiting_for_auth_reply:
+      return "waiting_for_auth_reply";
+    case ClientState::waiting_for_mail_reply:
+      return "waiting_for_mail_reply";
+    case ClientState::waiting_for_rcpt_reply:
+      return "waiting_for_rcpt_reply";
+    case ClientState::waiting_for_data_reply:
+      return "waiting_for_data_reply";
+    case ClientState::waiting_for_data_end_reply:
+      return "waiting_for_data_end_reply";
+    case ClientState::waiting_for_quit_reply:
+      return "waiting_for_quit_reply";
+    case ClientState::closed:
+      return "closed";
   }
   return "?";
 }
 
-ServerExtensions parse_ehlo_reply(const Reply& reply)
-{
+double reply_timeout(ClientState state, const Timeouts& t) {
+  switch (state) {
+    case ClientState::waiting_for_greeting:
+      return t.initial_220;
+    case ClientState::waiting_for_mail_reply:
+      return t.mail;
+    case ClientState::waiting_for_rcpt_reply:
+      return t.rcpt;
+    case ClientState::waiting_for_data_reply:
+      return t.data_initiation;
+    case ClientState::waiting_for_data_end_reply:
+      return t.data_termination;
+    case ClientState::waiting_for_ehlo_reply:
+    case ClientState::waiting_for_helo_reply:
+    case ClientState::waiting_for_starttls_reply:
+    case ClientState::waiting_for_auth_reply:
+    case ClientState::waiting_for_quit_reply:
+      return t.other_command;
+    case ClientState::starting_tls:
+    case ClientState::closed:
+      return 0;
+  }
+  return 0;
+}
+
+ServerExtensions parse_ehlo_reply(const Reply& reply) {
   ServerExtensions ext;
-  if (reply.code != 250)
-    return ext;
+  if (reply.code != 250) return ext;
   ext.esmtp = true;
   for (std::size_t i = 1; i < reply.lines.size(); ++i) {
     auto [word, params] = split_word(reply.lines[i]);
@@ -789,8 +898,7 @@ ServerExtensions parse_ehlo_reply(const Reply& reply)
     } else if (keyword == "AUTH") {
       while (!params.empty()) {
         auto [mechanism, rest] = split_word(params);
-        if (!mechanism.empty())
-          ext.auth_mechanisms.push_back(upper(mechanism));
+        if (!mechanism.empty()) ext.auth_mechanisms.push_back(upper(mechanism));
         params = rest;
       }
     }
@@ -799,35 +907,33 @@ ServerExtensions parse_ehlo_reply(const Reply& reply)
 }
 
 ClientSession::ClientSession(ClientConfig config, Envelope envelope)
-    : config_(std::move(config)), envelope_(std::move(envelope))
-{
-}
+    : config_(std::move(config)), envelope_(std::move(envelope)) {}
 
 // Replies are cut at CRLF; a multi-line reply ("250-" lines then "250 ") is handled whole.
-void ClientSession::receive(std::string_view bytes)
-{
-  if (state_ == ClientState::closed)
-    return;
+void ClientSession::receive(std::string_view bytes) {
+  if (state_ == ClientState::closed || state_ == ClientState::starting_tls)
+    return;  // RFC 3207 4.2: nothing read in the clear after the 220 to STARTTLS is trusted
   input_.append(bytes);
-  while (state_ != ClientState::closed) {
+  while (state_ != ClientState::closed && state_ != ClientState::starting_tls) {
     const std::size_t end = input_.find(crlf, input_pos_);
     if (end == std::string::npos) {
       if (input_.size() - input_pos_ + 2 > config_.max_reply_line)
-        give_up(Reply{451, {"4.5.0 Malformed reply from server: line too long"}},
-                "malformed reply", false);
+        give_up(Reply{451, {"4.5.0 Malformed reply from server: line too long"}}, "malformed reply",
+                false);
       break;
     }
     std::string_view line(input_.data() + input_pos_, end - input_pos_);
     input_pos_ = end + 2;
-    const bool well_formed = line.size() >= 3 && line[0] >= '2' && line[0] <= '5' &&
-                             is_digits(line.substr(0, 3)) &&
-                             (line.size() == 3 || line[3] == ' ' || line[3] == '-') &&
-                             line.size() + 2 <= config_.max_reply_line &&
-                             std::none_of(line.begin(), line.end(), [](char c) {
-                               return (c >= 0 && c < 32 && c != '\t') || c == 127;
-                             });  // RFC 5321 4.2: textstring
-    const int code = well_formed ? (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0')
-                                 : 0;
+    // RFC 5321 4.2: Reply-line = *( Reply-code "-" [ textstring ] CRLF )
+    //                            Reply-code [ SP textstring ] CRLF, textstring without controls.
+    const bool well_formed =
+        line.size() >= 3 && line[0] >= '2' && line[0] <= '5' && is_digits(line.substr(0, 3)) &&
+        (line.size() == 3 || line[3] == ' ' || line[3] == '-') &&
+        line.size() + 2 <= config_.max_reply_line &&
+        std::none_of(line.begin(), line.end(),
+                     [](char c) { return (c >= 0 && c < 32 && c != '\t') || c == 127; });
+    const int code =
+        well_formed ? (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0') : 0;
     if (!well_formed || (pending_open_ && code != pending_.code) ||
         pending_.lines.size() >= config_.max_reply_lines) {
       give_up(Reply{451, {"4.5.0 Malformed reply from server"}}, "malformed reply", false);
@@ -844,29 +950,47 @@ void ClientSession::receive(std::string_view bytes)
   }
   input_.erase(0, input_pos_);
   input_pos_ = 0;
-  if (state_ == ClientState::closed)
-    input_.clear();
+  if (state_ == ClientState::closed || state_ == ClientState::starting_tls) input_.clear();
 }
 
-std::string ClientSession::take_output() { return std::exchange(output_, {}); }
+std::string ClientSession::take_output() {
+  return std::exchange(output_, {});
+}
 
-std::vector<ClientEvent> ClientSession::take_events() { return std::exchange(events_, {}); }
+std::vector<ClientEvent> ClientSession::take_events() {
+  return std::exchange(events_, {});
+}
 
-bool ClientSession::closed() const { return state_ == ClientState::closed; }
+bool ClientSession::closed() const {
+  return state_ == ClientState::closed;
+}
 
-bool ClientSession::succeeded() const { return succeeded_; }
+bool ClientSession::succeeded() const {
+  return succeeded_;
+}
 
-const std::optional<Reply>& ClientSession::failure() const { return failure_; }
+const std::optional<Reply>& ClientSession::failure() const {
+  return failure_;
+}
 
-std::vector<std::pair<std::string, Reply>> ClientSession::recipient_replies() const
-{
+std::vector<std::pair<std::string, Reply>> ClientSession::recipient_replies() const {
   return rcpt_replies_;
 }
 
-std::string_view ClientSession::state_name() const { return to_string(state_); }
+std::string_view ClientSession::state_name() const {
+  return to_string(state_);
+}
 
-void ClientSession::handle_reply(const Reply& reply)
-{
+void ClientSession::tls_established() {
+  assert(state_ == ClientState::starting_tls && "tls_established() without STARTTLS");
+  // RFC 3207 4.2: forget the extensions learnt in the clear and greet again.
+  tls_active_ = true;
+  extensions_ = ServerExtensions{};
+  state_ = ClientState::waiting_for_ehlo_reply;
+  send("EHLO " + config_.helo_name);
+}
+
+void ClientSession::handle_reply(const Reply& reply) {
   events_.push_back({ClientEvent::Kind::reply_received, reply, last_command_});
   const int cls = reply.code / 100;
   if (reply.code == 421 && state_ != ClientState::waiting_for_quit_reply) {
@@ -886,16 +1010,15 @@ void ClientSession::handle_reply(const Reply& reply)
     case ClientState::waiting_for_ehlo_reply:
       if (reply.code == 250) {
         extensions_ = parse_ehlo_reply(reply);
+        after_hello();
       } else if (cls == 5) {
         // RFC 5321 3.2: a server that does not know EHLO may still speak HELO.
         state_ = ClientState::waiting_for_helo_reply;
         send("HELO " + config_.helo_name);
-        return;
       } else {
         give_up(reply, "EHLO refused");
-        return;
       }
-      break;
+      return;
 
     case ClientState::waiting_for_helo_reply:
       if (reply.code != 250) {
@@ -903,7 +1026,23 @@ void ClientSession::handle_reply(const Reply& reply)
         return;
       }
       extensions_ = ServerExtensions{};
-      break;
+      after_hello();
+      return;
+
+    case ClientState::waiting_for_starttls_reply:
+      if (reply.code == 220) {
+        state_ = ClientState::starting_tls;
+        events_.push_back({ClientEvent::Kind::starttls, reply, "STARTTLS"});
+      } else if (config_.tls == TlsPolicy::required) {
+        give_up(reply, "STARTTLS refused");
+      } else {
+        tls_declined_ = true;  // RFC 3207 4: a 454 leaves the choice to local policy
+        after_hello();
+      }
+      return;
+
+    case ClientState::starting_tls:
+      return;  // receive() reads nothing in this state
 
     case ClientState::waiting_for_auth_reply:
       if (reply.code == 334 && reply.lines.size() == 1 && reply.lines[0].empty()) {
@@ -917,10 +1056,15 @@ void ClientSession::handle_reply(const Reply& reply)
         give_up(reply, "authentication failed");
         return;
       }
-      send_mail();
+      start_transaction();
       return;
 
     case ClientState::waiting_for_mail_reply:
+      if (pipelined_) {
+        if (cls != 2) mail_refused_ = reply;
+        state_ = ClientState::waiting_for_rcpt_reply;
+        return;
+      }
       if (cls != 2) {
         give_up(reply, "sender refused");
         return;
@@ -929,13 +1073,19 @@ void ClientSession::handle_reply(const Reply& reply)
       return;
 
     case ClientState::waiting_for_rcpt_reply:
-      rcpt_replies_.emplace_back(envelope_.recipients[next_rcpt_ - 1], reply);
-      if (cls == 2)
-        ++accepted_rcpts_;
-      send_next_rcpt_or_data();
+      rcpt_replies_.emplace_back(envelope_.recipients[rcpt_replies_.size()], reply);
+      if (cls == 2) ++accepted_rcpts_;
+      if (!pipelined_)
+        send_next_rcpt_or_data();
+      else if (rcpt_replies_.size() == envelope_.recipients.size())
+        state_ = ClientState::waiting_for_data_reply;
       return;
 
     case ClientState::waiting_for_data_reply:
+      if (pipelined_ && (mail_refused_ || accepted_rcpts_ == 0)) {
+        recipients_done_pipelined(reply);
+        return;
+      }
       if (reply.code != 354) {
         give_up(reply, "DATA refused");
         return;
@@ -946,13 +1096,17 @@ void ClientSession::handle_reply(const Reply& reply)
       return;
 
     case ClientState::waiting_for_data_end_reply:
+      if (abort_reason_) {
+        give_up(*abort_reason_, mail_refused_ ? "sender refused" : "no recipient accepted");
+        return;
+      }
       if (cls != 2) {
         give_up(reply, "message refused");
         return;
       }
       succeeded_ = true;
       {
-        const std::string& text = reply.lines.empty() ? std::string{} : reply.lines.back();
+        const std::string text = reply.lines.empty() ? std::string{} : reply.lines.back();
         const std::size_t at = text.find("queued as ");
         events_.push_back({ClientEvent::Kind::message_accepted, reply,
                            at == std::string::npos ? text : text.substr(at + 10)});
@@ -968,12 +1122,29 @@ void ClientSession::handle_reply(const Reply& reply)
     case ClientState::closed:
       return;
   }
+}
 
-  // After EHLO or HELO: authenticate if asked to, else start the transaction.
-  if (!config_.auth) {
-    send_mail();
-    return;
+// After a 250 to EHLO or HELO: STARTTLS if the policy asks, then AUTH if configured, then MAIL.
+void ClientSession::after_hello() {
+  if (config_.tls != TlsPolicy::never && !tls_active_ && !tls_declined_) {
+    if (extensions_.starttls) {
+      state_ = ClientState::waiting_for_starttls_reply;
+      send("STARTTLS");
+      return;
+    }
+    if (config_.tls == TlsPolicy::required) {
+      give_up(Reply{554, {"5.7.4 Server offers no STARTTLS"}}, "TLS required");  // RFC 3463
+      return;
+    }
   }
+  if (config_.auth)
+    send_auth();
+  else
+    start_transaction();
+}
+
+// RFC 4954 4 with the RFC 4616 PLAIN message "\0user\0password" as the initial response.
+void ClientSession::send_auth() {
   const auto& mechanisms = extensions_.auth_mechanisms;
   if (std::find(mechanisms.begin(), mechanisms.end(), "PLAIN") == mechanisms.end()) {
     give_up(Reply{554, {"5.7.4 Server offers no AUTH PLAIN"}}, "no usable AUTH mechanism");
@@ -983,59 +1154,79 @@ void ClientSession::handle_reply(const Reply& reply)
   std::string command =
       "AUTH PLAIN " + msg::base64_encode(std::string(1, '\0') + user + '\0' + password);
   state_ = ClientState::waiting_for_auth_reply;
-  if (command.size() + 2 > 512) {
+  if (command.size() + 2 > 512)
     send("AUTH PLAIN");  // RFC 4954 4: too long for an initial response
-  } else {
+  else
     send(std::move(command));
-  }
   last_command_ = "AUTH PLAIN";
 }
 
-void ClientSession::send(std::string line)
-{
+void ClientSession::send(std::string line) {
   output_ += line;
   output_ += crlf;
   last_command_ = std::move(line);
 }
 
 // MAIL FROM, with SIZE (RFC 1870 6) and BODY=8BITMIME (RFC 6152 3) when the server has them.
-void ClientSession::send_mail()
-{
-  const bool eight_bit = msg::has_8bit(envelope_.message);
-  if (eight_bit && !extensions_.eight_bit_mime) {
+std::string ClientSession::mail_command() const {
+  std::string command = fmt::format("MAIL FROM:<{}>", envelope_.mail_from);
+  if (extensions_.size) command += fmt::format(" SIZE={}", content_size());
+  if (msg::has_8bit(envelope_.message)) command += " BODY=8BITMIME";
+  return command;
+}
+
+void ClientSession::start_transaction() {
+  if (msg::has_8bit(envelope_.message) && !extensions_.eight_bit_mime) {
     // RFC 6152 3: never send 8-bit data to a server without 8BITMIME; we do not downgrade.
     give_up(Reply{554, {"5.6.3 Conversion required but not supported"}}, "needs 8BITMIME");
     return;
   }
-  std::string command = fmt::format("MAIL FROM:<{}>", envelope_.mail_from);
-  if (extensions_.size)
-    command += fmt::format(" SIZE={}", content_size());
-  if (eight_bit)
-    command += " BODY=8BITMIME";
+  if (envelope_.recipients.empty()) {
+    give_up(Reply{554, {"5.5.1 No recipients"}}, "no recipients");
+    return;
+  }
   state_ = ClientState::waiting_for_mail_reply;
-  send(std::move(command));
+  if (!(config_.use_pipelining && extensions_.pipelining)) {
+    send(mail_command());
+    return;
+  }
+  // RFC 2920 3.1: MAIL and RCPT may go anywhere in a group, DATA only last.
+  pipelined_ = true;
+  send(mail_command());
+  for (const auto& rcpt : envelope_.recipients) send(fmt::format("RCPT TO:<{}>", rcpt));
+  send("DATA");
+  next_rcpt_ = envelope_.recipients.size();
 }
 
-void ClientSession::send_next_rcpt_or_data()
-{
+void ClientSession::send_next_rcpt_or_data() {
   if (next_rcpt_ < envelope_.recipients.size()) {
     state_ = ClientState::waiting_for_rcpt_reply;
     send(fmt::format("RCPT TO:<{}>", envelope_.recipients[next_rcpt_++]));
     return;
   }
   if (accepted_rcpts_ == 0) {
-    const Reply last = rcpt_replies_.empty() ? Reply{554, {"5.5.1 No recipients"}}
-                                             : rcpt_replies_.back().second;
-    give_up(last, "no recipient accepted");
+    give_up(rcpt_replies_.back().second, "no recipient accepted");
     return;
   }
   state_ = ClientState::waiting_for_data_reply;
   send("DATA");
 }
 
+// RFC 2920 3.1: the group failed (MAIL refused or no recipient taken). If the server still said
+// 354 to DATA, an empty message (a lone ".") ends the data before we give up.
+void ClientSession::recipients_done_pipelined(const Reply& data_reply) {
+  const Reply reason = mail_refused_ ? *mail_refused_ : rcpt_replies_.back().second;
+  if (data_reply.code == 354) {
+    abort_reason_ = reason;
+    state_ = ClientState::waiting_for_data_end_reply;
+    send(".");
+    return;
+  }
+  give_up(reason, mail_refused_ ? "sender refused" : "no recipient accepted");
+}
+
 // Stops the transaction: QUIT politely, unless the server already said it is closing.
-void ClientSession::give_up(const Reply& reply, std::string why, bool say_quit)
-{
+void ClientSession::give_up(const Reply& reply, std::string why, bool say_quit) {
   failure_ = reply;
   events_.push_back({ClientEvent::Kind::message_rejected, reply, std::move(why)});
   if (!say_quit || reply.code == 421) {
@@ -1046,15 +1237,13 @@ void ClientSession::give_up(const Reply& reply, std::string why, bool say_quit)
   send("QUIT");
 }
 
-void ClientSession::finish()
-{
+void ClientSession::finish() {
   state_ = ClientState::closed;
   events_.push_back({ClientEvent::Kind::finished, {}, succeeded_ ? "delivered" : "failed"});
 }
 
 // RFC 1870 5: the octets after 354, CRLFs included, neither the final dot nor stuffed dots.
-std::size_t ClientSession::content_size() const
-{
+std::size_t ClientSession::content_size() const {
   const std::string& m = envelope_.message;
   const bool ends_in_crlf = m.size() >= 2 && m.compare(m.size() - 2, 2, crlf) == 0;
   return m.size() + (m.empty() || ends_in_crlf ? 0 : 2);

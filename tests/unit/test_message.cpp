@@ -10,8 +10,7 @@ using namespace mailsim::msg;
 namespace {
 
 // Every line of `text` (CRLF separated), without its CRLF.
-std::vector<std::string> lines_of(const std::string& text)
-{
+std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;
   std::size_t start = 0;
   while (start < text.size()) {
@@ -26,21 +25,17 @@ std::vector<std::string> lines_of(const std::string& text)
   return out;
 }
 
-bool has_bare_line_end(const std::string& text)
-{
+bool has_bare_line_end(const std::string& text) {
   for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '\r' && (i + 1 >= text.size() || text[i + 1] != '\n'))
-      return true;
-    if (text[i] == '\n' && (i == 0 || text[i - 1] != '\r'))
-      return true;
+    if (text[i] == '\r' && (i + 1 >= text.size() || text[i + 1] != '\n')) return true;
+    if (text[i] == '\n' && (i == 0 || text[i - 1] != '\r')) return true;
   }
   return false;
 }
 
 }  // namespace
 
-TEST_CASE("RFC 5322 3.3 date-time in the sender's zone", "[message]")
-{
+TEST_CASE("RFC 5322 3.3 date-time in the sender's zone", "[message]") {
   // 1796374800 is 2026-12-04 09:00:00 UTC.
   CHECK(format_date(1796374800, -300) == "Fri, 04 Dec 2026 04:00:00 -0500");
   CHECK(format_date(1796374800, 0) == "Fri, 04 Dec 2026 09:00:00 +0000");
@@ -53,8 +48,7 @@ TEST_CASE("RFC 5322 3.3 date-time in the sender's zone", "[message]")
   CHECK(format_date(1796374800, -570) == "Thu, 03 Dec 2026 23:30:00 -0930");
 }
 
-TEST_CASE("RFC 5321 4.1.2 mailbox syntax: accepted addresses", "[message]")
-{
+TEST_CASE("RFC 5321 4.1.2 mailbox syntax: accepted addresses", "[message]") {
   auto a = parse_address("rav@cms.com");
   REQUIRE(a);
   CHECK(a->local_part == "rav");
@@ -91,38 +85,53 @@ TEST_CASE("RFC 5321 4.1.2 mailbox syntax: accepted addresses", "[message]")
   CHECK(parse_address("a@localhost"));
 }
 
-TEST_CASE("RFC 5321 4.1.2 mailbox syntax: rejected addresses", "[message]")
-{
+TEST_CASE("RFC 5321 4.1.2 mailbox syntax: rejected addresses", "[message]") {
   const char* bad[] = {
-      "",               "rav",           "@cms.com",         "rav@",
-      ".rav@cms.com",   "rav.@cms.com",  "ra..v@cms.com",    "rav smith@cms.com",
-      "rav@cms..com",   "rav@.cms.com",  "rav@cms.com.",     "rav@-cms.com",
-      "rav@cms-.com",   "rav@cms_x.com", "rav@c ms.com",     "rav@@cms.com",
-      "a@b@cms.com",    "<rav@cms.com>", "rav@cms.com\r\n",  "rav(c)@cms.com",
-      "\"\"@cms.com",   "\"open@cms.com", "rav@[300.1.1.1]", "rav@[1.2.3]",
-      "rav@[1.2.3.4",   "r\xc3\xa4v@cms.com",
+      "",
+      "rav",
+      "@cms.com",
+      "rav@",
+      ".rav@cms.com",
+      "rav.@cms.com",
+      "ra..v@cms.com",
+      "rav smith@cms.com",
+      "rav@cms..com",
+      "rav@.cms.com",
+      "rav@cms.com.",
+      "rav@-cms.com",
+      "rav@cms-.com",
+      "rav@cms_x.com",
+      "rav@c ms.com",
+      "rav@@cms.com",
+      "a@b@cms.com",
+      "<rav@cms.com>",
+      "rav@cms.com\r\n",
+      "rav(c)@cms.com",
+      "\"\"@cms.com",
+      "\"open@cms.com",
+      "rav@[300.1.1.1]",
+      "rav@[1.2.3]",
+      "rav@[1.2.3.4",
+      "r\xc3\xa4v@cms.com",
   };
   for (const char* text : bad) {
     INFO("address: " << text);
     CHECK_FALSE(parse_address(text));
   }
-  CHECK_FALSE(parse_address(std::string(65, 'a') + "@cms.com"));  // RFC 5321 4.5.3.1.1
+  CHECK_FALSE(parse_address(std::string(65, 'a') + "@cms.com"));     // RFC 5321 4.5.3.1.1
   CHECK_FALSE(parse_address("a@" + std::string(64, 'b') + ".com"));  // RFC 1035 2.3.4 label
   std::string long_domain;
-  for (int i = 0; i < 64; ++i)
-    long_domain += "abc.";
-  long_domain += "com";  // 259 octets
+  for (int i = 0; i < 64; ++i) long_domain += "abc.";
+  long_domain += "com";                            // 259 octets
   CHECK_FALSE(parse_address("a@" + long_domain));  // RFC 5321 4.5.3.1.2
   CHECK_FALSE(parse_address(std::string("rav\0x@cms.com", 13)));
 }
 
-TEST_CASE("RFC 5322 3.6.4 Message-ID is <left@right>", "[message]")
-{
+TEST_CASE("RFC 5322 3.6.4 Message-ID is <left@right>", "[message]") {
   CHECK(make_message_id("20261204090000.1", "cms.com") == "<20261204090000.1@cms.com>");
 }
 
-TEST_CASE("RFC 5322 message built with every header and CRLF body", "[message]")
-{
+TEST_CASE("RFC 5322 message built with every header and CRLF body", "[message]") {
   Composition c;
   c.from_name = "Rav";
   c.from = "rav@cms.com";
@@ -147,8 +156,7 @@ TEST_CASE("RFC 5322 message built with every header and CRLF body", "[message]")
         "lunch at noon?\r\n");
 }
 
-TEST_CASE("RFC 5322 2.3 body line ends become CRLF and the body ends in CRLF", "[message]")
-{
+TEST_CASE("RFC 5322 2.3 body line ends become CRLF and the body ends in CRLF", "[message]") {
   Composition c;
   c.from = "rav@cms.com";
   c.body = "one\ntwo\r\nthree\rfour";
@@ -160,8 +168,7 @@ TEST_CASE("RFC 5322 2.3 body line ends become CRLF and the body ends in CRLF", "
   CHECK_FALSE(find_header(m, "Message-ID"));  // none given, none written
 }
 
-TEST_CASE("RFC 5322 3.2.5 display names with specials are quoted", "[message]")
-{
+TEST_CASE("RFC 5322 3.2.5 display names with specials are quoted", "[message]") {
   Composition c;
   c.from_name = "Smith, J.";
   c.from = "js@cms.com";
@@ -170,8 +177,7 @@ TEST_CASE("RFC 5322 3.2.5 display names with specials are quoted", "[message]")
   CHECK(find_header(build_message(c), "From") == R"("Say \"hi\"" <js@cms.com>)");
 }
 
-TEST_CASE("RFC 6152 body with non-ASCII octets is declared 8bit", "[message]")
-{
+TEST_CASE("RFC 6152 body with non-ASCII octets is declared 8bit", "[message]") {
   Composition c;
   c.from = "rav@cms.com";
   c.body = "Caf\xc3\xa9 at noon\n";
@@ -182,19 +188,16 @@ TEST_CASE("RFC 6152 body with non-ASCII octets is declared 8bit", "[message]")
   CHECK(find_header(build_message(c), "content-transfer-encoding") == "7bit");
 }
 
-TEST_CASE("RFC 5322 2.2.3 long header lines are folded at white space within 78", "[message]")
-{
+TEST_CASE("RFC 5322 2.2.3 long header lines are folded at white space within 78", "[message]") {
   std::string subject;
-  for (int i = 0; i < 30; ++i)
-    subject += "word" + std::to_string(i) + " ";
+  for (int i = 0; i < 30; ++i) subject += "word" + std::to_string(i) + " ";
   subject += "end";
   const std::string field = fold_header("Subject", subject);
   const auto lines = lines_of(field);
   REQUIRE(lines.size() > 1);
   for (std::size_t i = 0; i < lines.size(); ++i) {
     CHECK(lines[i].size() <= 78);
-    if (i > 0)
-      CHECK(lines[i].front() == ' ');  // a continuation starts with the folded white space
+    if (i > 0) CHECK(lines[i].front() == ' ');  // a continuation starts with the folded white space
   }
   CHECK(field.substr(field.size() - 2) == "\r\n");
   // Unfolding (removing each CRLF before white space) gives the field back.
@@ -212,8 +215,7 @@ TEST_CASE("RFC 5322 2.2.3 long header lines are folded at white space within 78"
   CHECK(fold_header("Subject", "hi\r\nBcc: eve@x.org") == "Subject: hi  Bcc: eve@x.org\r\n");
 }
 
-TEST_CASE("RFC 5322 2.2 header parsing unfolds and stops at the blank line", "[message]")
-{
+TEST_CASE("RFC 5322 2.2 header parsing unfolds and stops at the blank line", "[message]") {
   const std::string m =
       "Received: from a.example\r\n"
       "\tby b.example; Fri, 04 Dec 2026 04:00:00 -0500\r\n"
@@ -233,16 +235,14 @@ TEST_CASE("RFC 5322 2.2 header parsing unfolds and stops at the blank line", "[m
   CHECK(std::string(body_of(m)) == "Not-A-Header: body text\r\n");
 }
 
-TEST_CASE("RFC 5321 4.4 trace fields are prepended before the first line", "[message]")
-{
+TEST_CASE("RFC 5321 4.4 trace fields are prepended before the first line", "[message]") {
   const std::string m = "Subject: x\r\n\r\nbody\r\n";
   const std::string traced = prepend_header(m, "Return-Path", "<rav@cms.com>");
   CHECK(traced == "Return-Path: <rav@cms.com>\r\nSubject: x\r\n\r\nbody\r\n");
   CHECK(parse_headers(traced).front().name == "Return-Path");
 }
 
-TEST_CASE("RFC 5321 4.5.2 dot-stuffing doubles a leading period, both ways", "[message]")
-{
+TEST_CASE("RFC 5321 4.5.2 dot-stuffing doubles a leading period, both ways", "[message]") {
   const std::string message = "Subject: dots\r\n\r\n.hidden line\r\n..two\r\n.\r\nend.\r\n";
   const std::string stuffed = dot_stuff(message);
   CHECK(stuffed == "Subject: dots\r\n\r\n..hidden line\r\n...two\r\n..\r\nend.\r\n.\r\n");
@@ -252,23 +252,26 @@ TEST_CASE("RFC 5321 4.5.2 dot-stuffing doubles a leading period, both ways", "[m
 
   CHECK(dot_stuff(".") == "..\r\n.\r\n");  // the missing final CRLF is added
   CHECK(dot_stuff("no end") == "no end\r\n.\r\n");
-  CHECK(dot_stuff("") == ".\r\n");          // an empty message is just the terminator
+  CHECK(dot_stuff("") == ".\r\n");  // an empty message is just the terminator
   CHECK(dot_unstuff("..\r\n") == ".\r\n");
 }
 
-TEST_CASE("RFC 5321 4.5.2 only CRLF starts a line for dot-stuffing", "[message]")
-{
+TEST_CASE("RFC 5321 4.5.2 only CRLF starts a line for dot-stuffing", "[message]") {
   // A bare LF or CR before a period does not start a line: nothing is stuffed or removed.
   CHECK(dot_stuff("a\n.b\r\n") == "a\n.b\r\n.\r\n");
   CHECK(dot_stuff("a\r.b\r\n") == "a\r.b\r\n.\r\n");
   CHECK(dot_unstuff("a\n.b\r\n") == "a\n.b\r\n");
 }
 
-TEST_CASE("RFC 4648 10 base64 test vectors", "[message]")
-{
+TEST_CASE("RFC 4648 10 base64 test vectors", "[message]") {
   const std::pair<const char*, const char*> vectors[] = {
-      {"", ""},         {"f", "Zg=="},        {"fo", "Zm8="},         {"foo", "Zm9v"},
-      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+      {"", ""},
+      {"f", "Zg=="},
+      {"fo", "Zm8="},
+      {"foo", "Zm9v"},
+      {"foob", "Zm9vYg=="},
+      {"fooba", "Zm9vYmE="},
+      {"foobar", "Zm9vYmFy"},
   };
   for (auto [plain, encoded] : vectors) {
     CHECK(base64_encode(plain) == encoded);
@@ -280,10 +283,9 @@ TEST_CASE("RFC 4648 10 base64 test vectors", "[message]")
   CHECK(base64_decode("AHRpbQB0YW5zdGFhZnRhbnN0YWFm") == plain_message);
 }
 
-TEST_CASE("RFC 4954 4 base64 decoding rejects what is not strictly base64", "[message]")
-{
-  for (const char* bad : {"=AAA", "AA=A", "Zm9v=AAA", "Zm9", "Zm9v\r\n", "Zm 9v", "Zm9v!A==",
-                          "Zh==", "Zm9=", "===="}) {
+TEST_CASE("RFC 4954 4 base64 decoding rejects what is not strictly base64", "[message]") {
+  for (const char* bad : {"=AAA", "AA=A", "Zm9v=AAA", "Zm9", "Zm9v\r\n", "Zm 9v",
+                          "Zm9v!A==", "Zh==", "Zm9=", "===="}) {
     INFO("input: " << bad);
     CHECK_FALSE(base64_decode(bad));
   }
