@@ -100,6 +100,21 @@ std::optional<std::string> cookie_value(std::string_view field, std::string_view
 
 }  // namespace
 
+bool valid_flag(std::string_view flag) {
+  // rfc3501.txt 9: flag-keyword = atom, flag-extension = "\" atom (the system flags have
+  // that shape too), and "\Recent" is left out: only the server sets it (2.3.2).
+  bool extension = !flag.empty() && flag.front() == '\\';
+  if (extension) flag.remove_prefix(1);
+  if (flag.empty()) return false;
+  for (char ch : flag) {
+    auto c = static_cast<unsigned char>(ch);
+    // ATOM-CHAR: any CHAR (%x01-7F) except atom-specials: ( ) { SP CTL % * " \ ]
+    if (c <= 0x20 || c >= 0x7f) return false;
+    if (std::string_view("(){%*\"\\]").find(ch) != std::string_view::npos) return false;
+  }
+  return !(extension && iequals(flag, "Recent"));
+}
+
 std::string encode_segment(std::string_view segment) {
   std::string out;
   for (char ch : segment) {
@@ -227,7 +242,7 @@ std::optional<std::string> ServerSession::session_user(const http::Request& requ
 namespace {
 
 // The API as data: one row per endpoint, "*" matching any one path segment.
-enum class Route { login, logout, send, folders, messages, message };
+enum class Route { login, logout, send, folders, messages, message, move, flags };
 
 struct RouteSpec {
   std::string_view pattern;
@@ -242,6 +257,8 @@ constexpr RouteSpec routes[] = {
     {"api/folders", "GET", Route::folders},
     {"api/folders/*/messages", "GET", Route::messages},
     {"api/messages/*/*", "GET", Route::message},
+    {"api/messages/*/*/move", "POST", Route::move},
+    {"api/messages/*/*/flags", "POST", Route::flags},
 };
 
 bool matches(std::string_view pattern, const std::vector<std::string>& path) {
@@ -326,6 +343,10 @@ http::Response ServerSession::route(const http::Request& request) {
         return list_messages(*user, path[2]);
       case Route::message:
         return read_message(*user, path[2], path[3]);
+      case Route::move:
+        return move_message(request, *user, path[2], path[3]);
+      case Route::flags:
+        return change_flags(request, *user, path[2], path[3]);
     }
   } catch (const std::exception&) {
     // The store failed us, not the client: rfc9110 15.6.1.
@@ -427,6 +448,54 @@ http::Response ServerSession::read_message(const std::string& user, const std::s
                                  {"date", view->date},
                                  {"body", view->body},
                                  {"raw_size", view->raw_size}});
+}
+
+http::Response ServerSession::move_message(const http::Request& request, const std::string& user,
+                                           const std::string& folder, std::string_view uid) {
+  auto id = parse_uid(uid);
+  if (!id) return error_response(404, "no such message");
+  auto j = parse_json(request.body);
+  if (!j || !j->is_object()) return error_response(400, "bad JSON");
+  auto to = j->find("to");
+  if (to == j->end() || !to->is_string() || to->get_ref<const std::string&>().empty())
+    return error_response(400, "to must be a folder name");
+  const auto& destination = to->get_ref<const std::string&>();
+  auto folders = backend_.folders(user);
+  bool known = std::any_of(folders.begin(), folders.end(),
+                           [&](const auto& f) { return f.first == destination; });
+  if (!known) return error_response(404, "no such folder");
+
+  if (!backend_.move(user, folder, *id, destination)) return error_response(404, "no such message");
+  event(ServerEvent::Kind::message_moved, fmt::format("{} -> {}", folder, destination), *id);
+  return json_response(200, Json{{"ok", true}});
+}
+
+http::Response ServerSession::change_flags(const http::Request& request, const std::string& user,
+                                           const std::string& folder, std::string_view uid) {
+  auto id = parse_uid(uid);
+  if (!id) return error_response(404, "no such message");
+  auto j = parse_json(request.body);
+  if (!j || !j->is_object()) return error_response(400, "bad JSON");
+  std::vector<std::string> add, remove;
+  for (auto [key, into] : {std::pair{"add", &add}, std::pair{"remove", &remove}}) {
+    auto it = j->find(key);
+    if (it == j->end()) continue;
+    std::string problem = fmt::format("{} must be a list of flags", key);
+    if (!it->is_array()) return error_response(400, problem);
+    for (const auto& flag : *it) {
+      if (!flag.is_string() || !valid_flag(flag.get_ref<const std::string&>()))
+        return error_response(400, problem);
+      into->push_back(flag.get<std::string>());
+    }
+  }
+
+  if (!backend_.update_flags(user, folder, *id, add, remove))
+    return error_response(404, "no such message");
+  std::string detail;
+  for (const auto& f : add) detail += (detail.empty() ? "+" : " +") + f;
+  for (const auto& f : remove) detail += (detail.empty() ? "-" : " -") + f;
+  event(ServerEvent::Kind::flags_changed, detail, *id);
+  return json_response(200, Json{{"ok", true}});
 }
 
 // ---------------------------------------------------------------------------------------------

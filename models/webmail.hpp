@@ -10,6 +10,9 @@
 //   GET  /api/messages/<folder>/<uid>
 //                     -> 200 {"id":..,"from":..,"to":..,"subject":..,"date":..,"body":..,
 //                             "raw_size":n}   (marks the message \Seen)
+//   POST /api/messages/<folder>/<uid>/move   {"to":"Archive"}            -> 200 {"ok":true}
+//   POST /api/messages/<folder>/<uid>/flags  {"add":["\\Flagged"],"remove":[]}
+//                                                                        -> 200 {"ok":true}
 //   POST /api/logout  -> 200 {"ok":true}
 //
 // Errors: 401 without a valid session cookie, 404 unknown path, folder or message, 400 bad
@@ -62,6 +65,21 @@ class Backend {
   // Marks the message seen.
   virtual std::optional<MessageView> read(std::string_view user, std::string_view folder,
                                           std::uint32_t id) = 0;
+
+  // Moves a message into another folder, as IMAP MOVE does (rfc6851.txt). False when the
+  // message is unknown or the store cannot move; the default cannot.
+  virtual bool move(std::string_view /*user*/, std::string_view /*folder*/, std::uint32_t /*id*/,
+                    std::string_view /*to_folder*/) {
+    return false;
+  }
+  // Adds, then removes, flags such as "\Flagged" or a keyword (rfc3501.txt 2.3.2), as IMAP
+  // STORE +FLAGS / -FLAGS does. False when the message is unknown or the store keeps no
+  // flags; the default keeps none.
+  virtual bool update_flags(std::string_view /*user*/, std::string_view /*folder*/,
+                            std::uint32_t /*id*/, const std::vector<std::string>& /*add*/,
+                            const std::vector<std::string>& /*remove*/) {
+    return false;
+  }
 };
 
 // Every field has a default, so that ServerConfig{"ums.com"} compiles without warnings.
@@ -95,7 +113,9 @@ struct ServerEvent {
     message_submitted,  // detail the queue id
     message_listed,     // detail the folder, id the number of messages listed
     message_read,       // detail the folder, id the uid
-    protocol_error      // detail what was wrong; the connection is closed after the reply
+    protocol_error,     // detail what was wrong; the connection is closed after the reply
+    message_moved,      // detail "INBOX -> Archive", id the uid
+    flags_changed       // detail "+\Flagged -\Seen", id the uid
   };
   Kind kind;
   std::string detail{};
@@ -137,6 +157,10 @@ class ServerSession {
   http::Response list_messages(const std::string& user, const std::string& folder);
   http::Response read_message(const std::string& user, const std::string& folder,
                               std::string_view uid);
+  http::Response move_message(const http::Request& request, const std::string& user,
+                              const std::string& folder, std::string_view uid);
+  http::Response change_flags(const http::Request& request, const std::string& user,
+                              const std::string& folder, std::string_view uid);
   void emit(const http::Response& response, bool close);
   void event(ServerEvent::Kind kind, std::string detail, std::uint32_t id = 0);
 
@@ -244,6 +268,10 @@ class ClientSession {
   bool failed_ = false;
   bool finished_ = false;
 };
+
+// Whether a string is a flag a client may set: a system flag, a keyword or a flag extension
+// of rfc3501.txt 9 (flag), so never "\Recent".
+bool valid_flag(std::string_view flag);
 
 // The path segment of a folder name, percent-encoded where needed (rfc3986 2.1).
 std::string encode_segment(std::string_view segment);

@@ -1,7 +1,9 @@
 // The webmail server and client engines (models/webmail.hpp), in memory, no simulator.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <map>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -16,6 +18,7 @@ namespace {
 struct Stored {
   MessageView view;
   bool seen;
+  std::set<std::string> flags{};
 };
 
 // A mailbox store for one user, kept in memory.
@@ -75,6 +78,41 @@ class FakeBackend : public Backend {
       return m.view;
     }
     return std::nullopt;
+  }
+
+  bool move(std::string_view, std::string_view folder, std::uint32_t id,
+            std::string_view to_folder) override {
+    auto from = folders_.find(std::string(folder));
+    auto to = folders_.find(std::string(to_folder));
+    if (from == folders_.end() || to == folders_.end()) return false;
+    for (auto it = from->second.begin(); it != from->second.end(); ++it) {
+      if (it->view.id != id) continue;
+      to->second.push_back(*it);
+      from->second.erase(it);
+      return true;
+    }
+    return false;
+  }
+
+  bool update_flags(std::string_view, std::string_view folder, std::uint32_t id,
+                    const std::vector<std::string>& add,
+                    const std::vector<std::string>& remove) override {
+    for (auto& m : folders_[std::string(folder)]) {
+      if (m.view.id != id) continue;
+      for (const auto& f : add) m.flags.insert(f);
+      for (const auto& f : remove) m.flags.erase(f);
+      if (std::count(add.begin(), add.end(), "\\Seen")) m.seen = true;
+      if (std::count(remove.begin(), remove.end(), "\\Seen")) m.seen = false;
+      m.flags.erase("\\Seen");  // kept in `seen`, as the summaries report it
+      return true;
+    }
+    return false;
+  }
+
+  std::set<std::string> flags(std::string_view folder, std::uint32_t id) {
+    for (const auto& m : folders_[std::string(folder)])
+      if (m.view.id == id) return m.flags;
+    return {};
   }
 
   bool seen(std::uint32_t id) {
@@ -183,6 +221,12 @@ std::string kinds(const std::vector<ServerEvent>& events) {
         break;
       case ServerEvent::Kind::protocol_error:
         out += "protocol_error ";
+        break;
+      case ServerEvent::Kind::message_moved:
+        out += "message_moved ";
+        break;
+      case ServerEvent::Kind::flags_changed:
+        out += "flags_changed ";
         break;
     }
     out += e.detail + "#" + std::to_string(e.id) + "; ";
@@ -476,6 +520,128 @@ TEST_CASE("rfc9110 15.6.1: a failing backend gives 500, not a crash", "[webmail]
   CHECK(server.take_output() ==
         json_response(500, "Internal Server Error", "{\"error\":\"internal error\"}"));
   CHECK_FALSE(server.closed());
+}
+
+TEST_CASE("webmail: exact bytes of moving a message to another folder", "[webmail]") {
+  LoggedIn s;
+  std::string move_request =
+      "POST /api/messages/INBOX/1/move HTTP/1.1\r\n"
+      "Host: ums.com\r\n"
+      "User-Agent: mailsim-webmail/1\r\n"
+      "Cookie: session=s1\r\n"
+      "Content-Type: application/json\r\n"
+      "Content-Length: 16\r\n"
+      "\r\n"
+      "{\"to\":\"Archive\"}";
+  CHECK(move_request == post("/api/messages/INBOX/1/move", "{\"to\":\"Archive\"}"));
+  CHECK(s.ask(move_request) ==
+        "HTTP/1.1 200 OK\r\n"
+        "Content-Type: application/json\r\n"
+        "Content-Length: 11\r\n"
+        "\r\n"
+        "{\"ok\":true}");
+  CHECK(kinds(s.server.take_events()) ==
+        "request POST /api/messages/INBOX/1/move#2; message_moved INBOX -> Archive#1; "
+        "response 200 OK#2; ");
+  CHECK(s.ask(get("/api/folders"))
+            .find("[{\"name\":\"INBOX\",\"messages\":1,\"unseen\":0},"
+                  "{\"name\":\"Archive\",\"messages\":1,\"unseen\":1}]") != std::string::npos);
+  CHECK(s.ask(get("/api/messages/Archive/1")).rfind("HTTP/1.1 200 OK", 0) == 0);
+
+  // Moved already, unknown uid, unknown folder, bad body, wrong method.
+  std::string no_message = json_response(404, "Not Found", "{\"error\":\"no such message\"}");
+  CHECK(s.ask(post("/api/messages/INBOX/1/move", "{\"to\":\"Archive\"}")) == no_message);
+  CHECK(s.ask(post("/api/messages/INBOX/x/move", "{\"to\":\"Archive\"}")) == no_message);
+  CHECK(s.ask(post("/api/messages/INBOX/2/move", "{\"to\":\"Trash\"}")) ==
+        json_response(404, "Not Found", "{\"error\":\"no such folder\"}"));
+  std::string bad_to =
+      json_response(400, "Bad Request", "{\"error\":\"to must be a folder name\"}");
+  CHECK(s.ask(post("/api/messages/INBOX/2/move", "{\"to\":\"\"}")) == bad_to);
+  CHECK(s.ask(post("/api/messages/INBOX/2/move", "{\"to\":[\"Archive\"]}")) == bad_to);
+  CHECK(s.ask(post("/api/messages/INBOX/2/move", "{\"to\"")) ==
+        json_response(400, "Bad Request", "{\"error\":\"bad JSON\"}"));
+  CHECK(s.ask(get("/api/messages/INBOX/2/move")) ==
+        json_response(405, "Method Not Allowed", "{\"error\":\"method not allowed\"}",
+                      "Allow: POST\r\n"));
+  // Without a session, 401 before the body is looked at.
+  CHECK(s.ask(post("/api/messages/INBOX/2/move", "junk", "s9"))
+            .rfind("HTTP/1.1 401 Unauthorized\r\n", 0) == 0);
+}
+
+TEST_CASE("webmail: exact bytes of changing flags (rfc3501 2.3.2)", "[webmail]") {
+  LoggedIn s;
+  std::string flag_body = "{\"add\":[\"\\\\Flagged\"],\"remove\":[]}";
+  REQUIRE(flag_body == R"({"add":["\\Flagged"],"remove":[]})");
+  std::string flags_request =
+      "POST /api/messages/INBOX/1/flags HTTP/1.1\r\n"
+      "Host: ums.com\r\n"
+      "User-Agent: mailsim-webmail/1\r\n"
+      "Cookie: session=s1\r\n"
+      "Content-Type: application/json\r\n"
+      "Content-Length: 33\r\n"
+      "\r\n" +
+      flag_body;
+  CHECK(flags_request == post("/api/messages/INBOX/1/flags", flag_body));
+  CHECK(s.ask(flags_request) ==
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n"
+        "{\"ok\":true}");
+  CHECK(s.backend.flags("INBOX", 1) == std::set<std::string>{"\\Flagged"});
+  CHECK(kinds(s.server.take_events()) ==
+        "request POST /api/messages/INBOX/1/flags#2; flags_changed +\\Flagged#1; "
+        "response 200 OK#2; ");
+
+  // Marking unseen again, with a keyword added; either list may be left out.
+  CHECK(s.ask(post("/api/messages/INBOX/2/flags",
+                   R"({"add":["$Important","Recent"],"remove":["\\Seen"]})"))
+            .rfind("HTTP/1.1 200 OK", 0) == 0);
+  CHECK_FALSE(s.backend.seen(2));
+  CHECK(kinds(s.server.take_events()).find("flags_changed +$Important +Recent -\\Seen#2") !=
+        std::string::npos);
+  CHECK(s.ask(post("/api/messages/INBOX/2/flags", R"({"remove":["$Important"]})"))
+            .rfind("HTTP/1.1 200 OK", 0) == 0);
+  CHECK(s.backend.flags("INBOX", 2) == std::set<std::string>{"Recent"});
+
+  std::string bad_add =
+      json_response(400, "Bad Request", "{\"error\":\"add must be a list of flags\"}");
+  CHECK(s.ask(post("/api/messages/INBOX/1/flags", R"({"add":["\\Recent"]})")) == bad_add);
+  CHECK(s.ask(post("/api/messages/INBOX/1/flags", R"({"add":["two words"]})")) == bad_add);
+  CHECK(s.ask(post("/api/messages/INBOX/1/flags", R"({"add":"\\Seen"})")) == bad_add);
+  CHECK(s.ask(post("/api/messages/INBOX/1/flags", R"({"add":[7]})")) == bad_add);
+  CHECK(s.ask(post("/api/messages/INBOX/1/flags", R"({"remove":[""]})")) ==
+        json_response(400, "Bad Request", "{\"error\":\"remove must be a list of flags\"}"));
+  CHECK(s.ask(post("/api/messages/INBOX/9/flags", R"({"add":["\\Seen"]})")) ==
+        json_response(404, "Not Found", "{\"error\":\"no such message\"}"));
+}
+
+TEST_CASE("webmail: a Backend without move or flags answers 404 for them", "[webmail]") {
+  struct Plain : FakeBackend {
+    bool move(std::string_view u, std::string_view f, std::uint32_t id,
+              std::string_view to) override {
+      return Backend::move(u, f, id, to);  // the default
+    }
+    bool update_flags(std::string_view u, std::string_view f, std::uint32_t id,
+                      const std::vector<std::string>& add,
+                      const std::vector<std::string>& remove) override {
+      return Backend::update_flags(u, f, id, add, remove);  // the default
+    }
+  } backend;
+  ServerSession server(server_config(), backend);
+  server.receive(login_request);
+  server.take_output();
+  std::string no_message = json_response(404, "Not Found", "{\"error\":\"no such message\"}");
+  server.receive(post("/api/messages/INBOX/1/move", R"({"to":"Archive"})"));
+  CHECK(server.take_output() == no_message);
+  server.receive(post("/api/messages/INBOX/1/flags", R"({"add":["\\Flagged"]})"));
+  CHECK(server.take_output() == no_message);
+}
+
+TEST_CASE("rfc3501 9: which flags a client may set", "[webmail]") {
+  for (auto ok : {"\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft", "$Junk", "Recent",
+                  "\\Extension", "a.b-c_d"})
+    CHECK(valid_flag(ok));
+  for (auto bad : {"", "\\", "\\Recent", "\\recent", "a b", "(x", "x)", "{3}", "50%", "*",
+                   "say\"hi\"", "a\\b", "x]", "tab\there", "caf\xc3\xa9"})
+    CHECK_FALSE(valid_flag(bad));
 }
 
 TEST_CASE("webmail: keep-alive serves several requests on one connection", "[webmail]") {
