@@ -335,6 +335,14 @@ std::string encode_udp(const Message& m, std::size_t limit) {
   return encode(cut);
 }
 
+Message make_query(std::uint16_t id, std::string name, Type type) {
+  Message q;
+  q.id = id;
+  q.recursion_desired = true;
+  q.questions.push_back(Question{std::move(name), type});
+  return q;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Zone.
 
@@ -450,6 +458,26 @@ std::optional<std::vector<Record>> Cache::get(const Question& q, double now) con
   }
   if (alive.empty()) return std::nullopt;
   return alive;
+}
+
+bool Cache::put_response(const Message& response, double now) {
+  if (!response.response || response.truncated || response.rcode != rcode::no_error ||
+      response.questions.size() != 1 || response.answers.empty())
+    return false;
+  const Question& q = response.questions.front();
+  // 7.4: data other than what was asked for is only kept when it is the additional A data of
+  // the answer (the MX exchanges' addresses), never as a replacement for an answer.
+  std::vector<Record> answers;
+  for (const auto& r : response.answers)
+    if (r.type == q.type && normalize(r.name) == normalize(q.name)) answers.push_back(r);
+  if (answers.empty()) return false;
+  put(q, std::move(answers), now);
+
+  std::map<std::string, std::vector<Record>> hosts;
+  for (const auto& r : response.additionals)
+    if (r.type == Type::A) hosts[normalize(r.name)].push_back(r);
+  for (auto& [name, records] : hosts) put(Question{name, Type::A}, std::move(records), now);
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------

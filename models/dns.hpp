@@ -13,7 +13,7 @@
 // exchanges in the additional section (3.3.9); NXDOMAIN for a name it holds nothing for. A
 // Cache keeps answers for the TTL of each record, against a time passed in (7.4, 6.1.3).
 //
-// Left out: other record types (they decode with empty data and are never answered), zones
+// Left out: other record types (they decode with empty data and are never answered), zone
 // delegation, NS and SOA, negative caching, EDNS, TCP framing, inverse queries.
 #pragma once
 
@@ -117,6 +117,10 @@ class Cache {
   // The records still alive, each with its TTL counted down to what remains; nullopt when
   // none is (a record put at t with TTL n is gone at t + n).
   std::optional<std::vector<Record>> get(const Question& q, double now) const;
+  // Caches the answers of a response to its one question, unless it was truncated (the set
+  // may be partial, rfc1035.txt 7.4) or carries an error; the A records in its additional
+  // section are cached under their own names. True when the answers were cached.
+  bool put_response(const Message& response, double now);
   std::size_t size() const { return entries_.size(); }
 
  private:
@@ -130,6 +134,9 @@ class Cache {
 // Wire size limit for a UDP reply: records are dropped from the end (additionals, then
 // answers) until the message fits, and TC is set if any was dropped (rfc1035.txt 4.2.1).
 std::string encode_udp(const Message& m, std::size_t limit = max_udp_message);
+
+// A standard query (rfc1035.txt 4.1.1: QR=0, OPCODE=0, RD=1) for one question.
+Message make_query(std::uint16_t id, std::string name, Type type);
 
 std::optional<std::array<std::uint8_t, 4>> parse_ipv4(std::string_view dotted);
 std::string format_ipv4(const std::array<std::uint8_t, 4>& a);

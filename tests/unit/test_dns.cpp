@@ -329,6 +329,30 @@ TEST_CASE("rfc1035 7.4 and 6.1.3: the cache honours each TTL", "[dns]") {
   REQUIRE(cache.get(q, 201.0)->size() == 1);
 }
 
+TEST_CASE("rfc1035 7.4: a resolver caches whole responses, never truncated ones", "[dns]") {
+  Zone zone = ums_zone();
+  Message query = make_query(1, "ums.com", Type::MX);
+  CHECK(encode(query) == ums_mx_query);
+
+  Cache cache;
+  CHECK(cache.put_response(zone.answer(query), 0.0));
+  auto mx = cache.get({"ums.com", Type::MX}, 10.0);
+  REQUIRE(mx);
+  CHECK((*mx)[0].exchange == "mail.ums.com");
+  auto a = cache.get({"mail.ums.com", Type::A}, 10.0);  // from the additional section
+  REQUIRE(a);
+  CHECK(format_ipv4((*a)[0].address) == "192.0.2.10");
+  CHECK((*a)[0].ttl == 3590);
+
+  Cache other;
+  Message cut = zone.answer(query);
+  cut.truncated = true;
+  CHECK_FALSE(other.put_response(cut, 0.0));
+  CHECK_FALSE(other.put_response(zone.answer(make_query(2, "cms.com", Type::MX)), 0.0));
+  CHECK_FALSE(other.put_response(query, 0.0));  // a query is not a response
+  CHECK(other.size() == 0);
+}
+
 TEST_CASE("rfc1035 3.4.1: dotted IPv4 addresses", "[dns]") {
   CHECK(parse_ipv4("192.0.2.10") == std::array<std::uint8_t, 4>{192, 0, 2, 10});
   CHECK(parse_ipv4("0.0.0.0") == std::array<std::uint8_t, 4>{0, 0, 0, 0});
