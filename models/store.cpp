@@ -147,6 +147,13 @@ std::uint32_t Folder::recent_count() const {
                     [&](const StoredMessage& m) { return m.uid >= first_unclaimed_uid_; }));
 }
 
+std::set<std::uint32_t> Folder::unclaimed_uids() const {
+  std::set<std::uint32_t> uids;
+  for (const StoredMessage& m : messages_)
+    if (m.uid >= first_unclaimed_uid_) uids.insert(m.uid);
+  return uids;
+}
+
 std::set<std::uint32_t> Folder::claim_recent() {
   std::set<std::uint32_t> claimed;
   for (const StoredMessage& m : messages_)
@@ -183,6 +190,12 @@ Folder* Account::folder(std::string_view name) {
 
 const Folder* Account::folder(std::string_view name) const {
   return const_cast<Account*>(this)->folder(name);
+}
+
+Folder* Account::folder_by_uidvalidity(std::uint32_t uidvalidity) {
+  for (auto& f : folders_)
+    if (f->uidvalidity() == uidvalidity) return f.get();
+  return nullptr;
 }
 
 Folder& Account::create_folder(std::string name) {

@@ -86,6 +86,8 @@ class Folder {
   std::uint32_t unseen_count() const;
   // Messages no session has claimed as recent yet.
   std::uint32_t recent_count() const;
+  // UIDs of the messages no session has claimed yet (what EXAMINE reports as recent).
+  std::set<std::uint32_t> unclaimed_uids() const;
   // Claims every message not yet claimed: this session is the first to see them, so they
   // are \Recent for it alone (RFC 3501 section 2.3.2). Returns their UIDs.
   std::set<std::uint32_t> claim_recent();
@@ -119,6 +121,9 @@ class Account {
   // The folder with this name (INBOX in any case, other names exactly), or nullptr.
   Folder* folder(std::string_view name);
   const Folder* folder(std::string_view name) const;
+  // The folder with this UIDVALIDITY (unique within a store), or nullptr: a session keeps
+  // its selected folder by this number, so a rename does not lose it and a delete is seen.
+  Folder* folder_by_uidvalidity(std::uint32_t uidvalidity);
   // Creates a folder with a fresh UIDVALIDITY; returns the existing one if the name is taken.
   Folder& create_folder(std::string name);
   // Deletes a folder other than INBOX with all its messages; false if there is none.

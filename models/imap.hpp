@@ -1,0 +1,240 @@
+// IMAP4rev1 (RFC 3501, with IDLE RFC 2177, MOVE RFC 6851, UIDPLUS RFC 4315): server and
+// client sessions, sans-I/O.
+//
+// Theory of operation, server side. States as RFC 3501 section 3: not_authenticated ->
+// (LOGIN) authenticated -> (SELECT/EXAMINE) selected -> (LOGOUT) logout; CLOSE or a failed
+// SELECT go back to authenticated. The greeting "* OK [CAPABILITY ...]" is queued at once.
+// Input is cut into commands: a command is one CRLF-ended line, except that a line ending
+// in a literal "{n}" (section 4.3) is answered with a "+" continuation and carries on after
+// n raw octets; only CRLF ends a line. Each command is parsed from the formal syntax of
+// section 9; a syntax error or a command out of state gets a tagged BAD, a well-formed
+// request that cannot be done a tagged NO. Nothing in the input can crash or stall the
+// session: lines and literals have named size limits.
+//
+// The selected mailbox is seen through a per-session view: the UIDs the client has been
+// told about (sequence number n is the nth of them), their flags as last reported, and the
+// messages that are \Recent for this session. Other sessions change the store; whenever
+// MailStore::version() moved, the session reconciles its view before a tagged response (or
+// at once while in IDLE, RFC 2177, when poll() is called): untagged EXPUNGE for vanished
+// messages (never during FETCH, STORE or SEARCH, section 7.4.1), FETCH FLAGS for changed
+// flags, EXISTS and RECENT for new messages (section 5.2).
+//
+// Left out: STARTTLS and AUTHENTICATE (the simulation charges TLS elsewhere; LOGIN is
+// always allowed, so LOGINDISABLED is never announced), the autologout timer (the
+// simulation owns time), LSUB beyond subscribed names, SEARCH on MIME-decoded text, and
+// message/rfc822 parts inside BODYSTRUCTURE (shown as plain parts).
+//
+// Client side. What a desktop client does to read new mail, one command per flight:
+// greeting -> LOGIN -> SELECT folder -> UID SEARCH UNSEEN -> for each UID: UID FETCH uid
+// (BODY.PEEK[] FLAGS), then UID STORE uid +FLAGS (\Seen) -> LOGOUT. Tags are a1, a2, ...
+// Strings are sent as atoms, quoted strings or literals as the grammar requires.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "models/store.hpp"
+
+namespace mailsim::imap {
+
+// Formats `s` as an RFC 3501 astring when it can be one without a literal: an atom if all
+// its characters are ASTRING-CHARs, else a quoted string (section 4.3). Returns nullopt
+// when it needs a literal (CR, LF, NUL or 8-bit octets).
+std::optional<std::string> astring_or_quoted(std::string_view s);
+
+// ---- Server ----
+
+struct ServerConfig {
+  std::string hostname;
+  std::size_t max_line_length = 8192;        // octets of command text outside literals
+  std::size_t max_literal_size = 32u << 20;  // octets of one literal (APPEND)
+  std::int64_t epoch_unix = 0;               // Unix time of simulated time 0, for dates
+};
+
+struct ServerEvent {
+  enum class Kind {
+    command_received,
+    logged_in,
+    login_failed,
+    selected,
+    message_fetched,  // a FETCH returned message text (BODY[...], RFC822...)
+    flags_changed,    // STORE, or \Seen set by a FETCH of the body
+    protocol_error,   // a BAD reply
+    logout,
+    message_appended,  // APPEND, COPY or MOVE added a message (detail: the mailbox)
+    message_expunged   // EXPUNGE, CLOSE or MOVE removed a message (detail: the mailbox)
+  };
+  Kind kind;
+  std::string detail;
+  std::uint32_t uid = 0;
+  std::string message_id;
+};
+
+namespace detail {
+class Parser;
+struct SearchKey;
+struct FetchItem;
+struct SequenceSet;
+}  // namespace detail
+
+class ServerSession {
+ public:
+  ServerSession(ServerConfig config, store::MailStore& store);
+
+  void receive(std::string_view bytes);
+  std::string take_output();
+  std::vector<ServerEvent> take_events();
+  bool closed() const { return closed_; }
+  std::string_view state_name() const;  // "not_authenticated", "authenticated", ...
+
+  // Simulated time now (seconds), used as the internal date of APPENDed messages.
+  void set_now(double now) { now_ = now; }
+  // True while an IDLE command waits for DONE (RFC 2177).
+  bool idling() const { return idle_tag_.has_value(); }
+  // Tells the session the store may have changed; while idling it queues the untagged
+  // updates at once. Outside IDLE updates wait for the next command (RFC 3501 5.2).
+  void poll();
+
+ private:
+  enum class State { not_authenticated, authenticated, selected, logout };
+  struct View {  // what the client has been told about the selected mailbox
+    std::uint32_t uidvalidity = 0;
+    bool read_only = false;
+    std::vector<std::uint32_t> uids;                       // sequence number n -> uids[n - 1]
+    std::map<std::uint32_t, std::set<std::string>> flags;  // as last reported
+    std::set<std::uint32_t> recent;
+    std::uint64_t version = 0;  // store version the view was last reconciled with
+  };
+
+  void end_of_line();
+  void handle_command(std::string_view text);
+  void dispatch(const std::string& tag, const std::string& name, detail::Parser& p);
+  void handle_uid(const std::string& tag, detail::Parser& p);
+
+  void cmd_capability(const std::string& tag, detail::Parser& p);
+  void cmd_noop(const std::string& tag, detail::Parser& p);
+  void cmd_logout(const std::string& tag, detail::Parser& p);
+  void cmd_login(const std::string& tag, detail::Parser& p);
+  void cmd_select(const std::string& tag, detail::Parser& p, bool read_only);
+  void cmd_create(const std::string& tag, detail::Parser& p);
+  void cmd_delete(const std::string& tag, detail::Parser& p);
+  void cmd_rename(const std::string& tag, detail::Parser& p);
+  void cmd_subscribe(const std::string& tag, detail::Parser& p, bool on);
+  void cmd_list(const std::string& tag, detail::Parser& p, bool lsub);
+  void cmd_status(const std::string& tag, detail::Parser& p);
+  void cmd_append(const std::string& tag, detail::Parser& p);
+  void cmd_idle(const std::string& tag, detail::Parser& p);
+  void cmd_close(const std::string& tag, detail::Parser& p);
+  void cmd_expunge(const std::string& tag, detail::Parser& p, bool uid);
+  void cmd_search(const std::string& tag, detail::Parser& p, bool uid);
+  void cmd_fetch(const std::string& tag, detail::Parser& p, bool uid);
+  void cmd_store(const std::string& tag, detail::Parser& p, bool uid);
+  void cmd_copy(const std::string& tag, detail::Parser& p, bool uid, bool move);
+
+  // The selected folder, found by its UIDVALIDITY (unique in a store), or nullptr.
+  store::Folder* selected_folder();
+  // Indices into the view of the messages a sequence set names (BAD if out of range).
+  std::vector<std::size_t> resolve(const detail::SequenceSet& set, bool uid);
+  bool matches(const detail::SearchKey& key, std::size_t index, const store::StoredMessage& m);
+  std::string fetch_one(const store::StoredMessage& m, const std::vector<detail::FetchItem>& items,
+                        bool uid);
+  std::string flag_list(const store::StoredMessage& m) const;
+  std::string mailbox_flags(const store::Folder& folder) const;
+  // Reconciles the view with the store and queues the untagged updates (RFC 3501 5.2).
+  void send_updates(bool expunge_allowed);
+  void finish(const std::string& tag, std::string_view status, std::string_view text);
+  void untagged(std::string_view line);
+  void event(ServerEvent::Kind kind, std::string detail, std::uint32_t uid = 0,
+             std::string message_id = "");
+
+  ServerConfig config_;
+  store::MailStore& store_;
+  State state_ = State::not_authenticated;
+  bool closed_ = false;
+  double now_ = 0;
+  store::Account* account_ = nullptr;
+  View view_;
+  bool expunge_allowed_ = true;  // for the command in progress
+  std::optional<std::string> idle_tag_;
+
+  std::string command_;             // the command being received, literals inline
+  std::size_t segment_length_ = 0;  // octets of command_ since the last literal
+  std::size_t literal_left_ = 0;
+  bool cr_ = false;
+  bool too_long_ = false;
+  std::string output_;
+  std::vector<ServerEvent> events_;
+};
+
+// ---- Client ----
+
+struct ClientConfig {
+  std::string user;
+  std::string password;
+  std::string folder = "INBOX";
+};
+
+struct FetchedMessage {
+  std::uint32_t uid = 0;
+  std::string text;
+  std::set<std::string> flags;  // as fetched; fetched() shows them after the STORE
+};
+
+struct ClientEvent {
+  enum class Kind { response_received, message_fetched, failed, finished };
+  Kind kind;
+  std::string detail;  // the response (literal contents left out), or what failed
+  FetchedMessage message;
+};
+
+class ClientSession {
+ public:
+  explicit ClientSession(ClientConfig config);
+
+  void receive(std::string_view bytes);
+  std::string take_output();
+  std::vector<ClientEvent> take_events();
+  bool closed() const { return closed_; }
+
+  const std::vector<FetchedMessage>& fetched() const { return fetched_; }
+  bool succeeded() const { return finished_ && !failed_; }
+
+ private:
+  enum class Step { greeting, login, select, search, fetch, store, logout, done };
+
+  void end_of_line();
+  void handle_response(std::string_view text);
+  void handle_untagged(std::string_view text);
+  void handle_tagged(std::string_view status, std::string_view text);
+  void send(Step step, std::vector<std::string> words);
+  void next_message();
+  void fail(std::string detail);
+
+  ClientConfig config_;
+  Step step_ = Step::greeting;
+  bool closed_ = false;
+  bool finished_ = false;
+  bool failed_ = false;
+  unsigned next_tag_ = 1;
+  std::string tag_;                    // of the command in flight
+  std::vector<std::string> segments_;  // rest of the command, sent on each "+"
+  std::uint32_t exists_ = 0;
+  std::vector<std::uint32_t> to_fetch_;
+  std::optional<FetchedMessage> current_;
+  std::uint32_t current_uid_ = 0;
+
+  std::string response_;
+  std::size_t literal_left_ = 0;
+  bool cr_ = false;
+  std::string output_;
+  std::vector<ClientEvent> events_;
+  std::vector<FetchedMessage> fetched_;
+};
+
+}  // namespace mailsim::imap

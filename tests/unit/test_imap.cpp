@@ -1,0 +1,675 @@
+#include <catch2/catch.hpp>
+
+#include <memory>
+
+#include "models/imap.hpp"
+
+namespace imap = mailsim::imap;
+using mailsim::store::MailStore;
+
+namespace {
+
+// 91 octets.
+const std::string kMessage =
+    "From: Rav <rav@cms.com>\r\n"
+    "To: uday@ums.com\r\n"
+    "Subject: hi\r\n"
+    "Message-ID: <m1@cms.com>\r\n"
+    "\r\n"
+    "hello\r\n";
+
+const std::string kMultipart =
+    "From: rav@cms.com\r\n"
+    "Subject: report\r\n"
+    "Content-Type: multipart/mixed; boundary=\"b1\"\r\n"
+    "\r\n"
+    "preamble\r\n"
+    "--b1\r\n"
+    "Content-Type: text/plain; charset=utf-8\r\n"
+    "\r\n"
+    "part one\r\n"
+    "--b1\r\n"
+    "Content-Type: application/pdf\r\n"
+    "Content-Transfer-Encoding: base64\r\n"
+    "\r\n"
+    "AAAA\r\n"
+    "--b1--\r\n";
+
+std::unique_ptr<MailStore> make_store(int messages = 1) {
+  auto store = std::make_unique<MailStore>("ums.com");
+  store->add_account("uday@ums.com", "secret");
+  for (int i = 0; i < messages; ++i) store->deliver("uday@ums.com", kMessage, 100 + i);
+  return store;
+}
+
+const mailsim::store::Folder& inbox(MailStore& store) {
+  return store.find_account("uday")->inbox();
+}
+
+std::string CRLF(std::string s) {  // "\n" -> "\r\n", to keep expected transcripts readable
+  std::string out;
+  for (char c : s) out += c == '\n' ? std::string("\r\n") : std::string(1, c);
+  return out;
+}
+
+struct Session {
+  explicit Session(MailStore& store) : server({"mail.ums.com"}, store) { server.take_output(); }
+  std::string say(const std::string& lines) {
+    server.receive(CRLF(lines));
+    return server.take_output();
+  }
+  imap::ServerSession server;
+};
+
+const std::string kGreeting =
+    "* OK [CAPABILITY IMAP4rev1 IDLE MOVE UIDPLUS] mail.ums.com IMAP4rev1 server ready\r\n";
+
+const std::string kSelectOne = CRLF(
+    "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\n"
+    "* 1 EXISTS\n"
+    "* 1 RECENT\n"
+    "* OK [UNSEEN 1] Message 1 is first unseen\n"
+    "* OK [UIDVALIDITY 1] UIDs valid\n"
+    "* OK [UIDNEXT 2] Predicted next UID\n"
+    "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Limited\n"
+    "a2 OK [READ-WRITE] SELECT completed\n");
+
+std::string converse(imap::ClientSession& client, imap::ServerSession& server) {
+  std::string transcript;
+  for (int round = 0; round < 100; ++round) {
+    std::string s = server.take_output();
+    if (!s.empty()) {
+      transcript += "S: " + s;
+      client.receive(s);
+    }
+    std::string c = client.take_output();
+    if (!c.empty()) {
+      transcript += "C: " + c;
+      server.receive(c);
+    }
+    if (s.empty() && c.empty()) break;
+  }
+  return transcript;
+}
+
+imap::ClientConfig client_config(std::string user, std::string password) {
+  imap::ClientConfig config;
+  config.user = std::move(user);
+  config.password = std::move(password);
+  return config;
+}
+
+}  // namespace
+
+TEST_CASE("IMAP server greets with its capabilities (RFC 3501 7.1.1, 9 greeting)", "[imap]") {
+  auto store = make_store();
+  imap::ServerSession server({"mail.ums.com"}, *store);
+  CHECK(server.take_output() == kGreeting);
+  CHECK(server.state_name() == "not_authenticated");
+  server.receive("a CAPABILITY\r\nb NOOP\r\n");
+  CHECK(server.take_output() == CRLF("* CAPABILITY IMAP4rev1 IDLE MOVE UIDPLUS\n"
+                                     "a OK CAPABILITY completed\n"
+                                     "b OK NOOP completed\n"));
+}
+
+TEST_CASE("IMAP server: LOGIN then SELECT answers in RFC 3501 6.3.1 order", "[imap]") {
+  auto store = make_store();
+  Session s(*store);
+  CHECK(s.say("a1 LOGIN uday@ums.com secret\n") == "a1 OK LOGIN completed\r\n");
+  CHECK(s.server.state_name() == "authenticated");
+  CHECK(s.say("a2 SELECT inbox\n") == kSelectOne);
+  CHECK(s.server.state_name() == "selected");
+
+  // A second session does not see the message as \Recent any more (RFC 3501 2.3.2).
+  Session t(*store);
+  t.say("a1 LOGIN uday secret\n");
+  std::string out = t.say("a2 SELECT INBOX\n");
+  CHECK(out.find("* 0 RECENT\r\n") != std::string::npos);
+}
+
+TEST_CASE("IMAP server: LOGIN failures and wrong states (RFC 3501 6.2.3, 6)", "[imap]") {
+  auto store = make_store();
+  Session s(*store);
+  CHECK(s.say("a1 SELECT INBOX\na2 LOGIN uday wrong\na3 LOGIN nobody secret\n"
+              "a4 LOGIN uday\na5 FETCH 1 FLAGS\n") ==
+        CRLF("a1 BAD SELECT not allowed in not_authenticated state\n"
+             "a2 NO LOGIN failed: wrong user name or password\n"
+             "a3 NO LOGIN failed: wrong user name or password\n"
+             "a4 BAD expected a single space\n"
+             "a5 BAD FETCH not allowed in not_authenticated state\n"));
+  CHECK(s.server.state_name() == "not_authenticated");
+  s.say("a6 LOGIN uday secret\n");
+  CHECK(s.say("a7 LOGIN uday secret\na8 CLOSE\na9 SELECT Nope\n") ==
+        CRLF("a7 BAD LOGIN not allowed in authenticated state\n"
+             "a8 BAD CLOSE not allowed in authenticated state\n"
+             "a9 NO no such mailbox\n"));
+  auto events = s.server.take_events();
+  CHECK(std::count_if(events.begin(), events.end(), [](const imap::ServerEvent& e) {
+          return e.kind == imap::ServerEvent::Kind::login_failed;
+        }) == 2);
+  CHECK(std::none_of(events.begin(), events.end(), [](const imap::ServerEvent& e) {
+    return e.detail.find("wrong") != std::string::npos &&
+           e.kind == imap::ServerEvent::Kind::command_received;
+  }));  // the password never goes into events
+}
+
+TEST_CASE("IMAP server: BAD for syntax errors, never a crash (RFC 3501 7.1.3)", "[imap]") {
+  auto store = make_store();
+  Session s(*store);
+  s.say("a1 LOGIN uday secret\na2 SELECT INBOX\n");
+  CHECK(s.say("\n+x\na3\na4 FOO\na5 NOOP extra\na6 FETCH 0 FLAGS\na7 FETCH 2 FLAGS\n"
+              "a8 FETCH 1 (FLAGS\na9 FETCH 1 BODY[NOPE]\nb1 STORE 1 FLAGS\nb2 SEARCH WHATEVER\n"
+              "b3 LOGIN \"unterminated\n b4 NOOP\n") ==
+        CRLF("* BAD invalid tag\n"
+             "* BAD invalid tag\n"
+             "a3 BAD expected a single space\n"
+             "a4 BAD unknown command FOO\n"
+             "a5 BAD unexpected text at end of command\n"
+             "a6 BAD expected a non-zero number\n"
+             "a7 BAD invalid message sequence number\n"
+             "a8 BAD expected ) after the FETCH items\n"
+             "a9 BAD unknown section NOPE\n"
+             "b1 BAD expected a single space\n"
+             "b2 BAD unknown search key WHATEVER\n"
+             "b3 BAD LOGIN not allowed in selected state\n"
+             "* BAD invalid tag\n"));
+}
+
+TEST_CASE("IMAP server: UID SEARCH, UID FETCH BODY.PEEK[], UID STORE +FLAGS (RFC 3501 6.4)",
+          "[imap]") {
+  auto store = make_store();
+  Session s(*store);
+  s.say("a1 LOGIN uday secret\na2 SELECT INBOX\n");
+  CHECK(s.say("a3 UID SEARCH UNSEEN\n") == CRLF("* SEARCH 1\na3 OK UID SEARCH completed\n"));
+  CHECK(s.say("a4 UID FETCH 1 (BODY.PEEK[] FLAGS)\n") ==
+        "* 1 FETCH (UID 1 BODY[] {91}\r\n" + kMessage +
+            " FLAGS (\\Recent))\r\na4 OK UID FETCH completed\r\n");
+  CHECK(inbox(*store).messages()[0].flags.empty());  // PEEK leaves \Seen alone
+  CHECK(s.say("a5 UID STORE 1 +FLAGS (\\Seen)\n") ==
+        CRLF("* 1 FETCH (UID 1 FLAGS (\\Recent \\Seen))\na5 OK UID STORE completed\n"));
+  CHECK(inbox(*store).messages()[0].flags == std::set<std::string>{"\\Seen"});
+  CHECK(s.say("a6 UID SEARCH UNSEEN\n") == CRLF("* SEARCH\na6 OK UID SEARCH completed\n"));
+  CHECK(s.say("a7 FETCH 1 (FLAGS UID RFC822.SIZE)\n") ==
+        CRLF("* 1 FETCH (FLAGS (\\Recent \\Seen) UID 1 RFC822.SIZE 91)\n"
+             "a7 OK FETCH completed\n"));
+}
+
+TEST_CASE("IMAP server: BODY[] sets \\Seen and reports FLAGS (RFC 3501 6.4.5)", "[imap]") {
+  auto store = make_store();
+  Session s(*store);
+  s.say("a1 LOGIN uday secret\na2 SELECT INBOX\n");
+  CHECK(s.say("a3 FETCH 1 BODY[]\n") ==
+        "* 1 FETCH (BODY[] {91}\r\n" + kMessage +
+            " FLAGS (\\Recent \\Seen))\r\na3 OK FETCH completed\r\n");
+  CHECK(inbox(*store).messages()[0].flags.count("\\Seen") == 1);
+  auto events = s.server.take_events();
+  CHECK(std::any_of(events.begin(), events.end(), [](const imap::ServerEvent& e) {
+    return e.kind == imap::ServerEvent::Kind::message_fetched && e.uid == 1 &&
+           e.message_id == "<m1@cms.com>";
+  }));
+}
+
+TEST_CASE("IMAP server: STORE forms, .SILENT and -FLAGS (RFC 3501 6.4.6)", "[imap]") {
+  auto store = make_store(2);
+  Session s(*store);
+  s.say("a1 LOGIN uday secret\na2 SELECT INBOX\n");
+  CHECK(s.say("a3 STORE 1:* +FLAGS.SILENT (\\Flagged $Work)\n") == "a3 OK STORE completed\r\n");
+  CHECK(s.say("a4 STORE 2 -FLAGS \\flagged\n") ==
+        CRLF("* 2 FETCH (FLAGS ($Work \\Recent))\na4 OK STORE completed\n"));
+  CHECK(s.say("a5 STORE 1 FLAGS (\\Deleted)\n") ==
+        CRLF("* 1 FETCH (FLAGS (\\Deleted \\Recent))\na5 OK STORE completed\n"));
+  CHECK(s.say("a6 STORE 1 FLAGS.LOUD (\\Deleted)\n") == "a6 BAD expected [+|-]FLAGS[.SILENT]\r\n");
+  CHECK(inbox(*store).messages()[1].flags == std::set<std::string>{"$Work"});
+  CHECK(s.say("a7 EXPUNGE\n") == CRLF("* 1 EXPUNGE\na7 OK EXPUNGE completed\n"));
+  CHECK(inbox(*store).messages().size() == 1);
+}
+
+TEST_CASE("IMAP server: literals in commands get '+' continuations (RFC 3501 4.3, 7.5)", "[imap]") {
+  auto store = make_store();
+  Session s(*store);
+  CHECK(s.say("a1 LOGIN {12}\n") == "+ Ready for literal data\r\n");
+  CHECK(s.say("uday@ums.com {6}\n") == "+ Ready for literal data\r\n");
+  CHECK(s.say("secret\n") == "a1 OK LOGIN completed\r\n");
+
+  // Literal octets are data: CRLF, "{", quotes inside are not syntax.
+  std::string text = "Subject: x\r\n\r\n{3}\r\n\"\r\n";
+  CHECK(s.say("a2 APPEND INBOX (\\Seen) {" + std::to_string(text.size()) + "}\n") ==
+        "+ Ready for literal data\r\n");
+  s.server.receive(text + "\r\n");
+  CHECK(s.server.take_output() == "a2 OK [APPENDUID 1 2] APPEND completed\r\n");
+  REQUIRE(inbox(*store).messages().size() == 2);
+  CHECK(inbox(*store).messages()[1].text == text);
+  CHECK(inbox(*store).messages()[1].flags == std::set<std::string>{"\\Seen"});
+
+  // Literals larger than the limit are refused before the client sends them.
+  imap::ServerConfig small{"mail.ums.com"};
+  small.max_literal_size = 10;
+  imap::ServerSession limited(small, *store);
+  limited.take_output();
+  limited.receive("a1 LOGIN uday {11}\r\n");
+  CHECK(limited.take_output() == "a1 BAD literal too large\r\n");
+}
+
+TEST_CASE("IMAP server: only CRLF ends a line; long lines refused", "[imap]") {
+  auto store = make_store();
+  imap::ServerConfig config{"mail.ums.com"};
+  config.max_line_length = 64;
+  imap::ServerSession server(config, *store);
+  server.take_output();
+  server.receive("a1 NOOP\na2 NOOP\r\n");  // one line "a1 NOOP\na2 NOOP"
+  CHECK(server.take_output() == "a1 BAD unexpected text at end of command\r\n");
+  server.receive("a3 NOOP\rx\r\n");
+  CHECK(server.take_output() == "a3 BAD unexpected text at end of command\r\n");
+  server.receive("a4 " + std::string(100000, 'x') + "\r\na5 NOOP\r\n");
+  CHECK(server.take_output() == "a4 BAD command line too long\r\na5 OK NOOP completed\r\n");
+}
+
+TEST_CASE("IMAP server: output and events do not depend on input chunking", "[imap]") {
+  std::string transcript = CRLF(
+      "a1 LOGIN {4}\nuday \"secret\"\na2 SELECT INBOX\na3 UID SEARCH UNSEEN\n"
+      "a4 UID FETCH 1 (BODY.PEEK[] FLAGS)\na5 UID STORE 1 +FLAGS (\\Seen)\n"
+      "a6 APPEND INBOX {5}\nabcde\na7 NOOP\nbad\r\r\na8 IDLE\nDONE\na9 FETCH 1:* (UID FLAGS)\n"
+      "b1 LOGOUT\nb2 NOOP\n");
+  auto run = [&](std::size_t chunk) {
+    auto store = make_store();
+    imap::ServerSession server({"mail.ums.com"}, *store);
+    if (chunk == 0) {  // line by line
+      std::size_t start = 0;
+      while (start < transcript.size()) {
+        std::size_t end = transcript.find("\r\n", start);
+        end = end == std::string::npos ? transcript.size() : end + 2;
+        server.receive(std::string_view(transcript).substr(start, end - start));
+        start = end;
+      }
+    } else {
+      for (std::size_t i = 0; i < transcript.size(); i += chunk)
+        server.receive(std::string_view(transcript).substr(i, chunk));
+    }
+    std::string events;
+    for (const auto& e : server.take_events())
+      events += std::to_string(static_cast<int>(e.kind)) + " " + e.detail + "\n";
+    return std::make_pair(server.take_output(), events);
+  };
+  auto whole = run(transcript.size());
+  CHECK(whole.first.find("* 2 EXISTS\r\n* 2 RECENT\r\na6 OK [APPENDUID 1 2] APPEND completed\r\n"
+                         "a7 OK NOOP completed\r\n* BAD invalid tag\r\n+ idling\r\n") !=
+        std::string::npos);
+  CHECK(whole.first.find("b1 OK LOGOUT completed\r\n") == whole.first.size() - 24);
+  CHECK(run(0) == whole);
+  CHECK(run(1) == whole);
+  CHECK(run(5) == whole);
+}
+
+TEST_CASE("IMAP server: LOGOUT says BYE then OK and closes (RFC 3501 6.1.3)", "[imap]") {
+  auto store = make_store();
+  Session s(*store);
+  CHECK(s.say("a1 LOGOUT\na2 NOOP\n") ==
+        CRLF("* BYE mail.ums.com IMAP4rev1 server logging out\na1 OK LOGOUT completed\n"));
+  CHECK(s.server.closed());
+  CHECK(s.server.state_name() == "logout");
+}
+
+TEST_CASE("IMAP client and server in memory: new mail read, \\Seen in the store", "[imap]") {
+  auto store = make_store();
+  imap::ServerSession server({"mail.ums.com"}, *store);
+  imap::ClientSession client(client_config("uday@ums.com", "secret"));
+  std::string transcript = converse(client, server);
+
+  CHECK(transcript ==
+        "S: " + kGreeting +
+            "C: a1 LOGIN uday@ums.com secret\r\n"
+            "S: a1 OK LOGIN completed\r\n"
+            "C: a2 SELECT INBOX\r\n"
+            "S: " +
+            kSelectOne +
+            "C: a3 UID SEARCH UNSEEN\r\n"
+            "S: * SEARCH 1\r\na3 OK UID SEARCH completed\r\n"
+            "C: a4 UID FETCH 1 (BODY.PEEK[] FLAGS)\r\n"
+            "S: * 1 FETCH (UID 1 BODY[] {91}\r\n" +
+            kMessage +
+            " FLAGS (\\Recent))\r\na4 OK UID FETCH completed\r\n"
+            "C: a5 UID STORE 1 +FLAGS (\\Seen)\r\n"
+            "S: * 1 FETCH (UID 1 FLAGS (\\Recent \\Seen))\r\na5 OK UID STORE completed\r\n"
+            "C: a6 LOGOUT\r\n"
+            "S: * BYE mail.ums.com IMAP4rev1 server logging out\r\na6 OK LOGOUT completed\r\n");
+  CHECK(client.succeeded());
+  CHECK(client.closed());
+  CHECK(server.closed());
+  REQUIRE(client.fetched().size() == 1);
+  CHECK(client.fetched()[0].uid == 1);
+  CHECK(client.fetched()[0].text == kMessage);
+  CHECK(client.fetched()[0].flags == std::set<std::string>{"\\Recent", "\\Seen"});
+  CHECK(inbox(*store).messages()[0].flags == std::set<std::string>{"\\Seen"});
+
+  auto events = client.take_events();
+  auto fetched = std::find_if(events.begin(), events.end(), [](const imap::ClientEvent& e) {
+    return e.kind == imap::ClientEvent::Kind::message_fetched;
+  });
+  REQUIRE(fetched != events.end());
+  CHECK(fetched->message.text == kMessage);
+  CHECK(fetched->message.flags == std::set<std::string>{"\\Recent"});  // as fetched
+  CHECK(events.back().kind == imap::ClientEvent::Kind::finished);
+
+  // A second check finds nothing new and goes SEARCH -> LOGOUT.
+  imap::ServerSession again({"mail.ums.com"}, *store);
+  imap::ClientSession second(client_config("uday", "secret"));
+  std::string t2 = converse(second, again);
+  CHECK(t2.find("S: * SEARCH\r\na3 OK UID SEARCH completed\r\nC: a4 LOGOUT\r\n") !=
+        std::string::npos);
+  CHECK(second.succeeded());
+  CHECK(second.fetched().empty());
+}
+
+TEST_CASE("IMAP client: quoted strings and literals as the grammar needs (RFC 3501 4.3)",
+          "[imap]") {
+  CHECK(imap::astring_or_quoted("uday@ums.com") == std::optional<std::string>("uday@ums.com"));
+  CHECK(imap::astring_or_quoted("two words") == std::optional<std::string>("\"two words\""));
+  CHECK(imap::astring_or_quoted("a\"b\\c") == std::optional<std::string>("\"a\\\"b\\\\c\""));
+  CHECK(imap::astring_or_quoted("") == std::optional<std::string>("\"\""));
+  CHECK(imap::astring_or_quoted("{5}") == std::optional<std::string>("\"{5}\""));
+  CHECK_FALSE(imap::astring_or_quoted("caf\xc3\xa9").has_value());
+
+  auto store = std::make_unique<MailStore>("ums.com");
+  store->add_account("uday@ums.com", "p\xc3\xa4ss word");
+  store->deliver("uday@ums.com", kMessage, 1);
+  imap::ServerSession server({"mail.ums.com"}, *store);
+  imap::ClientSession client(client_config("uday", "p\xc3\xa4ss word"));
+  std::string transcript = converse(client, server);
+  CHECK(transcript.find("C: a1 LOGIN uday {10}\r\nS: + Ready for literal data\r\n"
+                        "C: p\xc3\xa4ss word\r\nS: a1 OK LOGIN completed\r\n") !=
+        std::string::npos);
+  CHECK(client.succeeded());
+  CHECK(client.fetched().size() == 1);
+}
+
+TEST_CASE("IMAP client: wrong password fails and logs out", "[imap]") {
+  auto store = make_store();
+  imap::ServerSession server({"mail.ums.com"}, *store);
+  imap::ClientSession client(client_config("uday", "nope"));
+  std::string transcript = converse(client, server);
+  CHECK(transcript.find("S: a1 NO LOGIN failed: wrong user name or password\r\n"
+                        "C: a2 LOGOUT\r\n") != std::string::npos);
+  CHECK(client.closed());
+  CHECK_FALSE(client.succeeded());
+}
+
+TEST_CASE("IMAP client: responses parsed the same byte by byte", "[imap]") {
+  auto store = make_store(3);
+  imap::ServerSession server({"mail.ums.com"}, *store);
+  imap::ClientSession client(client_config("uday", "secret"));
+  for (int round = 0; round < 100; ++round) {
+    std::string s = server.take_output();
+    for (char ch : s) client.receive(std::string_view(&ch, 1));
+    std::string c = client.take_output();
+    server.receive(c);
+    if (s.empty() && c.empty()) break;
+  }
+  CHECK(client.succeeded());
+  REQUIRE(client.fetched().size() == 3);
+  CHECK(client.fetched()[2].uid == 3);
+  CHECK(client.fetched()[2].text == kMessage);
+  CHECK(inbox(*store).unseen_count() == 0);
+}
+
+TEST_CASE("IMAP server: EXAMINE is read-only (RFC 3501 6.3.2)", "[imap]") {
+  auto store = make_store();
+  Session s(*store);
+  s.say("a1 LOGIN uday secret\n");
+  CHECK(s.say("a2 EXAMINE INBOX\n") ==
+        CRLF("* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\n"
+             "* 1 EXISTS\n"
+             "* 1 RECENT\n"
+             "* OK [UNSEEN 1] Message 1 is first unseen\n"
+             "* OK [UIDVALIDITY 1] UIDs valid\n"
+             "* OK [UIDNEXT 2] Predicted next UID\n"
+             "* OK [PERMANENTFLAGS ()] No permanent flags permitted\n"
+             "a2 OK [READ-ONLY] EXAMINE completed\n"));
+  CHECK(s.say("a3 STORE 1 +FLAGS (\\Seen)\na4 EXPUNGE\n") ==
+        CRLF("a3 NO mailbox is read-only\na4 NO mailbox is read-only\n"));
+  s.say("a5 FETCH 1 BODY[TEXT]\n");
+  CHECK(inbox(*store).messages()[0].flags.empty());  // no implicit \Seen either
+
+  // EXAMINE claims nothing: a later SELECT still gets the message as \Recent.
+  Session t(*store);
+  t.say("a1 LOGIN uday secret\n");
+  CHECK(t.say("a2 SELECT INBOX\n") == kSelectOne);
+}
+
+TEST_CASE("IMAP server: other sessions' changes arrive as untagged updates (RFC 3501 5.2)",
+          "[imap]") {
+  auto store = make_store(2);
+  Session a(*store), b(*store);
+  a.say("a1 LOGIN uday secret\na2 SELECT INBOX\n");
+  b.say("a1 LOGIN uday secret\na2 SELECT INBOX\n");
+
+  store->deliver("uday@ums.com", kMessage, 300);
+  CHECK(a.say("a3 NOOP\n") == CRLF("* 3 EXISTS\n* 3 RECENT\na3 OK NOOP completed\n"));
+
+  CHECK(b.say("b1 STORE 1 +FLAGS (\\Deleted)\nb2 EXPUNGE\n") ==
+        CRLF("* 1 FETCH (FLAGS (\\Deleted))\n* 3 EXISTS\n* 0 RECENT\nb1 OK STORE completed\n"
+             "* 1 EXPUNGE\nb2 OK EXPUNGE completed\n"));
+  // No EXPUNGE during FETCH (RFC 3501 7.4.1); sequence numbers stay as the client knows them.
+  CHECK(a.say("a4 FETCH 2 (UID)\n") == CRLF("* 2 FETCH (UID 2)\na4 OK FETCH completed\n"));
+  CHECK(a.say("a5 FETCH 1 (UID)\n") == "a5 OK FETCH completed\r\n");  // gone, not yet reported
+  CHECK(a.say("a6 NOOP\n") == CRLF("* 1 EXPUNGE\na6 OK NOOP completed\n"));
+  CHECK(a.say("a7 FETCH 1 (UID)\n") == CRLF("* 1 FETCH (UID 2)\na7 OK FETCH completed\n"));
+
+  // Flag changes by others come as FETCH FLAGS.
+  b.say("b3 UID STORE 2 +FLAGS.SILENT (\\Answered)\n");
+  CHECK(a.say("a8 NOOP\n") ==
+        CRLF("* 1 FETCH (FLAGS (\\Answered \\Recent))\na8 OK NOOP completed\n"));
+}
+
+TEST_CASE("IMAP server: IDLE pushes EXISTS when mail arrives (RFC 2177)", "[imap]") {
+  auto store = make_store();
+  Session s(*store);
+  s.say("a1 LOGIN uday secret\na2 SELECT INBOX\n");
+  CHECK(s.say("a3 IDLE\n") == "+ idling\r\n");
+  CHECK(s.server.idling());
+  s.server.poll();
+  CHECK(s.server.take_output().empty());
+
+  store->deliver("uday@ums.com", kMessage, 500);
+  s.server.poll();
+  CHECK(s.server.take_output() == CRLF("* 2 EXISTS\n* 2 RECENT\n"));
+  s.server.poll();
+  CHECK(s.server.take_output().empty());
+  CHECK(s.say("DONE\n") == "a3 OK IDLE terminated\r\n");
+  CHECK_FALSE(s.server.idling());
+
+  s.say("a4 IDLE\n");
+  CHECK(s.say("a5 NOOP\n") == "a4 BAD expected DONE\r\n");
+}
+
+TEST_CASE("IMAP server: CREATE, LIST, RENAME, DELETE, SUBSCRIBE, LSUB (RFC 3501 6.3)", "[imap]") {
+  auto store = make_store();
+  Session s(*store);
+  s.say("a1 LOGIN uday secret\n");
+  CHECK(s.say("a2 CREATE Work/2026/\na3 CREATE inbox\na4 CREATE Work\n"
+              "a5 CREATE \"Old mail\"\n") ==
+        CRLF("a2 OK CREATE completed\na3 NO INBOX always exists\n"
+             "a4 NO mailbox already exists\na5 OK CREATE completed\n"));
+  CHECK(s.say("a6 LIST \"\" *\n") == CRLF("* LIST () \"/\" INBOX\n"
+                                          "* LIST () \"/\" \"Old mail\"\n"
+                                          "* LIST () \"/\" Work\n"
+                                          "* LIST () \"/\" Work/2026\n"
+                                          "a6 OK LIST completed\n"));
+  CHECK(s.say("a7 LIST \"\" %\na8 LIST Work/ %\na9 LIST \"\" \"\"\n") ==
+        CRLF("* LIST () \"/\" INBOX\n* LIST () \"/\" \"Old mail\"\n* LIST () \"/\" Work\n"
+             "a7 OK LIST completed\n"
+             "* LIST () \"/\" Work/2026\na8 OK LIST completed\n"
+             "* LIST (\\Noselect) \"/\" \"\"\na9 OK LIST completed\n"));
+  CHECK(s.say("b1 RENAME Work Play\nb2 RENAME Nope X\nb3 RENAME Play INBOX\n") ==
+        CRLF("b1 OK RENAME completed\nb2 NO no such mailbox\nb3 NO cannot rename to INBOX\n"));
+  CHECK(s.say("b4 DELETE Play\nb5 LIST \"\" Play*\n") ==
+        CRLF("b4 OK DELETE completed\n"
+             "* LIST (\\Noselect) \"/\" Play\n* LIST () \"/\" Play/2026\nb5 OK LIST completed\n"));
+  CHECK(s.say("b6 DELETE INBOX\nb7 DELETE Play\n") ==
+        CRLF("b6 NO INBOX cannot be deleted\nb7 NO no such mailbox\n"));
+  CHECK(s.say("b8 SUBSCRIBE Play/2026\nb9 LSUB \"\" *\nc1 UNSUBSCRIBE INBOX\nc2 LSUB \"\" *\n") ==
+        CRLF("b8 OK SUBSCRIBE completed\n"
+             "* LSUB () \"/\" INBOX\n* LSUB () \"/\" Play/2026\nb9 OK LSUB completed\n"
+             "c1 OK UNSUBSCRIBE completed\n"
+             "* LSUB () \"/\" Play/2026\nc2 OK LSUB completed\n"));
+}
+
+TEST_CASE("IMAP server: STATUS and APPEND with flags and date (RFC 3501 6.3.10, 6.3.11)",
+          "[imap]") {
+  auto store = make_store();
+  Session s(*store);
+  s.say("a1 LOGIN uday secret\na2 CREATE Sent\n");
+  CHECK(s.say("a3 STATUS INBOX (UNSEEN MESSAGES UIDNEXT UIDVALIDITY RECENT)\n") ==
+        CRLF("* STATUS INBOX (UNSEEN 1 MESSAGES 1 UIDNEXT 2 UIDVALIDITY 1 RECENT 1)\n"
+             "a3 OK STATUS completed\n"));
+  CHECK(s.say("a4 STATUS Nope (MESSAGES)\na5 STATUS INBOX (SIZE)\n") ==
+        CRLF("a4 NO no such mailbox\na5 BAD unknown status item SIZE\n"));
+  CHECK(s.say("a6 APPEND Sent (\\Seen \\Draft) \" 4-Jan-2026 10:00:00 +0100\" {5}\n") ==
+        "+ Ready for literal data\r\n");
+  CHECK(s.say("abcde\n") == "a6 OK [APPENDUID 2 1] APPEND completed\r\n");
+  const auto* sent = store->find_account("uday")->folder("Sent");
+  REQUIRE(sent->messages().size() == 1);
+  CHECK(sent->messages()[0].flags == std::set<std::string>{"\\Draft", "\\Seen"});
+  CHECK(sent->messages()[0].internal_date == 1767517200.0);  // 2026-01-04 09:00:00 UTC
+  CHECK(s.say("a7 APPEND Nope {1}\nx\n") ==
+        "+ Ready for literal data\r\na7 NO [TRYCREATE] no such mailbox\r\n");
+  CHECK(s.say("a8 APPEND Sent \"bad date\" {1}\nx\n") ==
+        "+ Ready for literal data\r\na8 BAD invalid date-time\r\n");
+  CHECK(s.say("a9 SELECT Sent\nb1 FETCH 1 (INTERNALDATE FLAGS)\n")
+            .find("* 1 FETCH (INTERNALDATE \"04-Jan-2026 09:00:00 +0000\" FLAGS (\\Draft \\Recent "
+                  "\\Seen))\r\n") != std::string::npos);
+}
+
+TEST_CASE("IMAP server: COPY, MOVE with COPYUID (RFC 3501 6.4.7, RFC 6851 3, RFC 4315 3)",
+          "[imap]") {
+  auto store = make_store(3);
+  Session s(*store);
+  s.say("a1 LOGIN uday secret\na2 CREATE Trash\na3 SELECT INBOX\n");
+  s.say("a4 STORE 1 +FLAGS.SILENT (\\Flagged)\n");
+  CHECK(s.say("a5 COPY 1:2 Trash\na6 COPY 1 Nope\n") ==
+        CRLF("a5 OK [COPYUID 2 1:2 1:2] COPY completed\na6 NO [TRYCREATE] no such mailbox\n"));
+  const auto* trash = store->find_account("uday")->folder("Trash");
+  REQUIRE(trash->messages().size() == 2);
+  CHECK(trash->messages()[0].flags == std::set<std::string>{"\\Flagged"});
+  CHECK(s.say("a7 UID MOVE 3,1 Trash\n") ==
+        CRLF("* OK [COPYUID 2 1,3 3:4] Moved\n* 1 EXPUNGE\n* 2 EXPUNGE\n"
+             "a7 OK UID MOVE completed\n"));
+  CHECK(inbox(*store).messages().size() == 1);
+  CHECK(inbox(*store).messages()[0].uid == 2);
+  CHECK(trash->messages().size() == 4);
+  CHECK(trash->messages()[2].flags.count("\\Deleted") == 0);  // MOVE sets no \Deleted
+}
+
+TEST_CASE("IMAP server: EXPUNGE, UID EXPUNGE (RFC 4315 2.1) and CLOSE (RFC 3501 6.4.2)", "[imap]") {
+  auto store = make_store(4);
+  Session s(*store);
+  s.say("a1 LOGIN uday secret\na2 SELECT INBOX\n");
+  s.say("a3 STORE 1:3 +FLAGS.SILENT (\\Deleted)\n");
+  CHECK(s.say("a4 UID EXPUNGE 2:3\n") ==
+        CRLF("* 2 EXPUNGE\n* 2 EXPUNGE\na4 OK UID EXPUNGE completed\n"));
+  CHECK(inbox(*store).messages().size() == 2);
+  CHECK(s.say("a5 CLOSE\n") == "a5 OK CLOSE completed\r\n");  // silent expunge
+  CHECK(s.server.state_name() == "authenticated");
+  REQUIRE(inbox(*store).messages().size() == 1);
+  CHECK(inbox(*store).messages()[0].uid == 4);
+}
+
+TEST_CASE("IMAP server: SEARCH keys (RFC 3501 6.4.4)", "[imap]") {
+  auto store = std::make_unique<MailStore>("ums.com");
+  store->add_account("uday@ums.com", "secret");
+  store->deliver("uday",
+                 "From: Rav <rav@cms.com>\r\nSubject: Lunch\r\nDate: Sun, 4 Jan 2026 "
+                 "10:00:00 +0000\r\n\r\nsee you\r\n",
+                 86400 * 3);
+  store->deliver("uday", "From: ana@ums.com\r\nSubject: report\r\n\r\nnumbers here\r\n", 86400 * 5);
+  store->deliver("uday", kMessage, 86400 * 7);
+  Session s(*store);
+  s.say("a1 LOGIN uday secret\na2 SELECT INBOX\na3 STORE 2 +FLAGS.SILENT (\\Seen)\n");
+  auto search = [&](const std::string& criteria) {
+    std::string out = s.say("t SEARCH " + criteria + "\n");
+    return out.substr(0, out.find("\r\n"));
+  };
+  CHECK(search("ALL") == "* SEARCH 1 2 3");
+  CHECK(search("SEEN") == "* SEARCH 2");
+  CHECK(search("UNSEEN FROM rav") == "* SEARCH 1 3");
+  CHECK(search("SUBJECT LUNCH") == "* SEARCH 1");
+  CHECK(search("OR SUBJECT lunch BODY numbers") == "* SEARCH 1 2");
+  CHECK(search("NOT 1:2") == "* SEARCH 3");
+  CHECK(search("2:*") == "* SEARCH 2 3");
+  CHECK(search("UID 3") == "* SEARCH 3");
+  CHECK(search("HEADER Message-ID m1") == "* SEARCH 3");
+  CHECK(search("LARGER 60 SMALLER 91") == "* SEARCH 1");
+  CHECK(search("SINCE 5-Jan-1970") == "* SEARCH 2 3");
+  CHECK(search("BEFORE \"5-Jan-1970\"") == "* SEARCH 1");
+  CHECK(search("ON 8-Jan-1970") == "* SEARCH 3");
+  CHECK(search("SENTON 4-Jan-2026") == "* SEARCH 1");
+  CHECK(search("(SEEN) (TEXT ana)") == "* SEARCH 2");
+  CHECK(search("NEW") == "* SEARCH 1 3");
+  CHECK(search("CHARSET UTF-8 TO uday") == "* SEARCH 3");
+  CHECK(search("CHARSET KOI8-R ALL") == "t NO [BADCHARSET (US-ASCII UTF-8)] unsupported charset");
+  CHECK(search("SINCE 5-Foo-1970") == "t BAD expected a date like 1-Feb-1994");
+}
+
+TEST_CASE("IMAP server: ENVELOPE, BODYSTRUCTURE, BODY[part], partial fetch (RFC 3501 7.4.2)",
+          "[imap]") {
+  auto store = std::make_unique<MailStore>("ums.com");
+  store->add_account("uday@ums.com", "secret");
+  store->deliver("uday", kMessage, 1);
+  store->deliver("uday", kMultipart, 2);
+  Session s(*store);
+  s.say("a1 LOGIN uday secret\na2 EXAMINE INBOX\n");
+  CHECK(s.say("a3 FETCH 1 ENVELOPE\n") ==
+        CRLF("* 1 FETCH (ENVELOPE (NIL \"hi\" ((\"Rav\" NIL \"rav\" \"cms.com\")) "
+             "((\"Rav\" NIL \"rav\" \"cms.com\")) ((\"Rav\" NIL \"rav\" \"cms.com\")) "
+             "((NIL NIL \"uday\" \"ums.com\")) NIL NIL NIL \"<m1@cms.com>\"))\n"
+             "a3 OK FETCH completed\n"));
+  CHECK(s.say("a4 FETCH 1 BODYSTRUCTURE\n") ==
+        CRLF("* 1 FETCH (BODYSTRUCTURE (\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL "
+             "\"7BIT\" 7 1 NIL NIL NIL NIL))\na4 OK FETCH completed\n"));
+  CHECK(s.say("a5 FETCH 2 BODY\n") ==
+        CRLF("* 2 FETCH (BODY ((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"utf-8\") NIL NIL \"7BIT\" 8 1)"
+             "(\"APPLICATION\" \"PDF\" NIL NIL NIL \"BASE64\" 4) \"MIXED\"))\n"
+             "a5 OK FETCH completed\n"));
+  CHECK(s.say("a6 FETCH 2 (BODY[1] BODY[2.MIME] BODY[3] BODY[1.TEXT])\n") ==
+        CRLF("* 2 FETCH (BODY[1] {8}\npart one BODY[2.MIME] {68}\n"
+             "Content-Type: application/pdf\nContent-Transfer-Encoding: base64\n\n"
+             " BODY[3] NIL BODY[1.TEXT] NIL)\na6 OK FETCH completed\n"));
+  CHECK(s.say("a7 FETCH 1 (BODY.PEEK[HEADER.FIELDS (subject TO)] BODY.PEEK[]<6.3>)\n") ==
+        CRLF("* 1 FETCH (BODY[HEADER.FIELDS (subject TO)] {33}\nTo: uday@ums.com\n"
+             "Subject: hi\n\n BODY[]<6> {3}\nRav)\na7 OK FETCH completed\n"));
+  CHECK(s.say("a8 FETCH 1 (BODY.PEEK[HEADER.FIELDS.NOT (From To Subject)] BODY[TEXT])\n") ==
+        CRLF("* 1 FETCH (BODY[HEADER.FIELDS.NOT (From To Subject)] {28}\n"
+             "Message-ID: <m1@cms.com>\n\n BODY[TEXT] {7}\nhello\n)\na8 OK FETCH completed\n"));
+  CHECK(s.say("a9 FETCH 1 FAST\n") ==
+        CRLF("* 1 FETCH (FLAGS (\\Recent) INTERNALDATE \"01-Jan-1970 00:00:01 +0000\" "
+             "RFC822.SIZE 91)\na9 OK FETCH completed\n"));
+}
+
+TEST_CASE("IMAP server: arbitrary bytes never crash or hang it", "[imap]") {
+  // A fixed pseudo-random byte soup, after login, selected, and in IDLE.
+  std::uint32_t x = 12345;
+  auto next = [&]() {
+    x = x * 1103515245u + 12345u;
+    return static_cast<char>((x >> 16) & 0xff);
+  };
+  const char* alphabet = "a1 {}()[]<>\"\\*%:,.+-\r\n FETCH UID SEARCH LOGIN BODY[] 0123456789";
+  std::size_t alphabet_size = std::string_view(alphabet).size();
+  for (const char* prefix :
+       {"", "a LOGIN uday secret\r\n", "a LOGIN uday secret\r\nb SELECT INBOX\r\n",
+        "a LOGIN uday secret\r\nb SELECT INBOX\r\nc IDLE\r\n"}) {
+    for (int run = 0; run < 20; ++run) {
+      auto store = make_store(2);
+      imap::ServerSession server({"mail.ums.com"}, *store);
+      server.receive(prefix);
+      std::string soup;
+      for (int i = 0; i < 4000; ++i) {
+        char c = next();
+        soup += (run % 2) ? c : alphabet[static_cast<unsigned char>(c) % alphabet_size];
+      }
+      server.receive(soup);
+      server.receive("\r\nz9 NOOP\r\n");
+      server.poll();
+      std::string out = server.take_output();
+      CHECK((out.empty() || out.substr(out.size() - 2) == "\r\n"));
+    }
+  }
+}
