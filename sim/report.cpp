@@ -2,6 +2,8 @@
 
 #include "sim/agents.hpp"
 
+#include "models/message.hpp"
+
 #include <fmt/format.h>
 #include <simgrid/s4u/Engine.hpp>
 #include <simgrid/version.h>
@@ -48,6 +50,22 @@ std::vector<std::string_view> crlf_lines(std::string_view payload)
     start = end + 2;
   }
   return lines;
+}
+
+bool valid_utf8(std::string_view s)
+{
+  std::size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = c < 0x80 ? 0 : (c >> 5) == 0x6 ? 1 : (c >> 4) == 0xe ? 2 : (c >> 3) == 0x1e ? 3 : 9;
+    if (n == 9 || i + n >= s.size() + (n == 0 ? 1 : 0))
+      return false;
+    for (std::size_t k = 1; k <= n; k++)
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2)
+        return false;
+    i += n + 1;
+  }
+  return true;
 }
 
 std::string endpoint(const std::string& host, const std::string& actor)
@@ -257,8 +275,14 @@ nlohmann::json trace_event(const TraceEvent& e)
   if (not e.flow.empty())
     j["flow"] = e.flow;
   j["bytes"] = e.bytes;
-  if (not e.payload.empty())
-    j["payload"] = e.payload;
+  // Text protocols give UTF-8 (mostly ASCII) payloads; DNS and 8-bit bodies
+  // do not, and JSON strings must be UTF-8: those go as base64.
+  if (not e.payload.empty()) {
+    if (e.kind != "dns" && valid_utf8(e.payload))
+      j["payload"] = e.payload;
+    else
+      j["payload_base64"] = msg::base64_encode(e.payload);
+  }
   if (not e.summary.empty())
     j["summary"] = e.summary;
   if (not e.message_id.empty())

@@ -142,18 +142,16 @@ std::string render(const Json& value) {
 
 // "Rav, Uday", or the first few and a count; each name once.
 std::string list_names(const std::vector<std::string>& all) {
-  std::vector<std::string> names;
-  for (const auto& name : all) {
-    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
-  }
   constexpr std::size_t shown = 8;
+  std::set<std::string> seen;
   std::string text;
-  for (std::size_t i = 0; i < names.size() && i < shown; ++i) {
-    if (i > 0) text += ", ";
-    text += names[i];
+  for (const auto& name : all) {
+    if (!seen.insert(name).second || seen.size() > shown) continue;
+    if (seen.size() > 1) text += ", ";
+    text += name;
   }
-  if (names.size() > shown) text += fmt::format(" and {} more", names.size() - shown);
-  if (names.empty()) text = "none";
+  if (seen.size() > shown) text += fmt::format(" and {} more", seen.size() - shown);
+  if (seen.empty()) text = "none";
   return text;
 }
 
@@ -905,13 +903,16 @@ void Reader::read_header() {
   end_ = quantity(root, "end", {Segment{"end"}}, duration_units, true);
   scenario_.end_s = end_.value_or(0);
 
+  // Up to 2^63 - 1: valijson reads integers as signed 64 bits.
   const Json* seed = member(root, "seed");
-  if (seed && seed->is_number_unsigned()) {
+  if (seed && seed->is_number_integer() && !seed->is_number_unsigned() &&
+      seed->get<std::int64_t>() < 0) {
+    not_a({Segment{"seed"}}, *seed);
+  } else if (seed && seed->is_number_integer() &&
+             seed->get<std::uint64_t>() <= std::uint64_t(INT64_MAX)) {
     scenario_.seed = seed->get<std::uint64_t>();
-  } else if (seed && seed->is_number_integer() && seed->get<std::int64_t>() >= 0) {
-    scenario_.seed = static_cast<std::uint64_t>(seed->get<std::int64_t>());
   } else if (seed && seed->is_number()) {
-    not_a({Segment{"seed"}}, *seed);  // a fraction, or beyond 64 bits
+    not_a({Segment{"seed"}}, *seed);  // a fraction, or beyond 63 bits
   }
 }
 
@@ -1171,8 +1172,12 @@ void Reader::read_people() {
 void Reader::read_script() {
   Path list{Segment{"script"}};
   std::vector<std::string> names;
-  for (const auto& person : scenario_.people) {
-    if (!person.name.empty()) names.push_back(person.name);
+  std::map<std::string, std::size_t> by_name;  // the first of each name
+  for (std::size_t i = 0; i < scenario_.people.size(); ++i) {
+    const auto& name = scenario_.people[i].name;
+    if (name.empty()) continue;
+    names.push_back(name);
+    by_name.emplace(name, i);
   }
 
   auto steps = items(member(&doc_, "script"));
@@ -1191,9 +1196,8 @@ void Reader::read_script() {
     const Person* person = nullptr;
     if (auto name = string_member(object, "person")) {
       step.person = *name;
-      for (const auto& candidate : scenario_.people) {
-        if (candidate.name == *name) person = &candidate;
-      }
+      if (auto it = by_name.find(*name); it != by_name.end())
+        person = &scenario_.people[it->second];
       if (!person && !names.empty()) {
         problem(here / "person",
                 fmt::format("\"{}\" is not one of the people ({})", *name, list_names(names)));

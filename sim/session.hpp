@@ -58,9 +58,11 @@ void drive_session(Socket& socket, Engine& engine, OnEvents on_events)
 template <class Session>
 void start_listener(const HostEntry& host, int port, const std::string& actor, Session session)
 {
+  // The port is open from now on, even before the listener actor first runs.
+  World::get().listen(host.name + ":" + std::to_string(port), actor);
   simgrid::s4u::Actor::create(actor + ":" + std::to_string(port), host.host,
                               [&host, port, actor, session]() {
-                                Listener listener(host, port);
+                                Listener listener(host, port, actor);
                                 while (true) {
                                   auto connection = listener.accept();
                                   simgrid::s4u::Actor::create(actor, host.host,

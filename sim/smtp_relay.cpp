@@ -91,7 +91,6 @@ DeliveryStatus relay(const scenario::Provider& from, const QueuedMessage& messag
     config.helo_name = from.host;
     smtp::ClientSession engine(config, std::move(envelope));
     drive_session(*socket, engine, [](const std::vector<smtp::ClientEvent>&) {});
-    timelines([&](Timeline& t) { t.relay_round_trips = connection.round_trips; });
 
     if (engine.succeeded()) {
       *diagnostic = fmt::format("relay={}[{}]:25, conn={}", target->name, target->address,

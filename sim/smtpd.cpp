@@ -63,11 +63,8 @@ class SmtpdBackend : public smtp::ServerBackend {
     std::int64_t now = world.scenario().epoch_unix + static_cast<std::int64_t>(queued.queued_at);
     queued.envelope.message = msg::prepend_header(
         envelope.message, "Received",
-        fmt::format("from {} ({} [{}])\r\n\tby {} with {} id {}\r\n\tfor <{}>; {}", envelope.helo,
-                    connection_.client_host->name, connection_.client_host->address, me.name,
-                    envelope.authenticated_user.empty() ? "ESMTP" : "ESMTPSA", queued.queue_id,
-                    envelope.recipients.empty() ? "" : envelope.recipients.front(),
-                    msg::format_date(now, me.utc_offset_minutes)));
+        smtp::received_field_value(envelope, me.name, queued.queue_id,
+                                   msg::format_date(now, me.utc_offset_minutes)));
     connection_.message_id = queued.message_id;
     accepted_.push_back(std::move(queued));
     return accepted_.back().queue_id;
@@ -90,6 +87,8 @@ void smtpd_session(const scenario::Provider& provider, smtp::Service service,
   smtp::ServerConfig config;
   config.hostname = provider.host;
   config.service = service;
+  config.client_address =
+      connection->client_host->name + " [" + connection->client_host->address + "]";
   smtp::ServerSession engine(config, backend);
 
   serve_session(socket, engine, [&](const std::vector<smtp::ServerEvent>&) {
@@ -99,12 +98,16 @@ void smtpd_session(const scenario::Provider& provider, smtp::Service service,
       queued.queued_at = sg4::Engine::get_clock();
       for (const auto& rcpt : queued.envelope.recipients) {
         auto& timeline = world.timeline(queued.message_id, rcpt);
+        // Round trips so far, and the one the coming 250 completes.
+        int round_trips = connection->round_trips + 1;
         if (service == smtp::Service::submission) {
+          timeline.submit_round_trips = round_trips;
           timeline.submitted = queued.queued_at;
           timeline.sending_server = provider.host;
           timeline.queue_id_out = queued.queue_id;
           timeline.submission_conn = connection->id;
         } else {
+          timeline.relay_round_trips = round_trips;
           timeline.relayed = queued.queued_at;
           timeline.receiving_server = provider.host;
           timeline.queue_id_in = queued.queue_id;

@@ -153,11 +153,12 @@ void Socket::close()
   connection_->inbox(side_)->set_receiver(nullptr);
 }
 
-Listener::Listener(const HostEntry& host, int port) : key_(listener_key(host, port))
+Listener::Listener(const HostEntry& host, int port, const std::string& actor)
+    : key_(listener_key(host, port))
 {
   mailbox_ = sg4::Mailbox::by_name("listen:" + key_);
   mailbox_->set_receiver(sg4::Actor::self());
-  World::get().listen(key_);
+  World::get().listen(key_, actor);
 }
 
 Listener::~Listener()
@@ -183,7 +184,8 @@ std::optional<Socket> connect(const HostEntry& from, const std::string& actor, c
   c.client_host = &from;
   c.server_host = &to;
   c.client_actor = actor;
-  c.server_actor = "kernel";
+  const std::string* listener = world.listener(listener_key(to, port));
+  c.server_actor = listener ? *listener : "kernel";
   c.rtt = 2 * world.platform().latency(from.host, to.host);
   c.opened_at = sg4::Engine::get_clock();
   c.to_server_ = sg4::Mailbox::by_name(c.id + ">server");
@@ -192,7 +194,7 @@ std::optional<Socket> connect(const HostEntry& from, const std::string& actor, c
 
   Socket socket(connection, Side::client);
   std::string key = listener_key(to, port);
-  if (not world.is_listening(key)) {
+  if (listener == nullptr) {
     // Nobody listens: the server's kernel answers the SYN with RST.
     std::uint64_t seq;
     socket.record("tcp", kTcpControlSegmentBytes, "", "SYN", "", &seq);

@@ -115,7 +115,7 @@ class Socket {
 // A listening port: "mail.ums.com:25". The actor that calls accept() owns it.
 class Listener {
  public:
-  Listener(const HostEntry& host, int port);
+  Listener(const HostEntry& host, int port, const std::string& actor);
   ~Listener();
   // Waits for the next SYN; the caller then starts a session actor that calls
   // accept_connection() on what this returns.

@@ -80,6 +80,7 @@ void mark_read(const std::string& message_id, const std::string& reader, const H
   timeline->retrieval_conn = connection.id;
   timeline->retrieved_by = device.name;
   timeline->retrieval_protocol = protocol;
+  timeline->retrieval_round_trips = connection.round_trips;
 }
 
 const scenario::Provider& provider_of(const scenario::Person& person)
@@ -140,7 +141,6 @@ void client_send(const scenario::Person& person, const scenario::Device& device,
     auto& t = world.timeline(c.message_id, rcpt);
     t.submit_open = connection.opened_at;
     t.submit_established = connection.established_at;
-    t.submit_round_trips = connection.round_trips;
   }
   trace_ua(me.name, "mua",
            engine.succeeded() ? "message submitted; the user agent's part is done"
@@ -158,8 +158,8 @@ void client_check(const scenario::Person& person, const scenario::Device& device
   state.sessions++;
 
   bool imap = device.retrieval == scenario::Retrieval::imap;
-  const char* protocol = imap ? "imap" : "pop3";
-  ConnectionSpec spec{protocol, "user agent", imap ? "IMAP server" : "POP3 server", "pull"};
+  const char* protocol = imap ? "IMAP" : "POP3";
+  ConnectionSpec spec{imap ? "imap" : "pop3", "user agent", imap ? "IMAP server" : "POP3 server", "pull"};
   trace_ua(me.name, "mua", fmt::format("{} checks for new mail ({})", person.name,
                                        imap ? "IMAP" : "POP3"));
   auto socket = connect(me, "mua", server, imap ? kPortImap : kPortPop3, spec);
@@ -203,11 +203,8 @@ void client_check(const scenario::Person& person, const scenario::Device& device
         }
     });
   }
-  for (const auto& id : fetched) {
+  for (const auto& id : fetched)
     state.messages.push_back(id);
-    if (auto* t = world.find_timeline(id, person.address); t && t->retrieval_conn == connection.id)
-      t->retrieval_round_trips = connection.round_trips;
-  }
   trace_ua(me.name, "mua",
            fetched.empty() ? fmt::format("{} has no new mail", person.name)
                            : fmt::format("{} now has {} new message(s) on the {}", person.name,
@@ -265,7 +262,7 @@ void web_session(const scenario::Person& person, const scenario::Device& device,
         for (const auto& m : account->inbox().messages())
           if (m.uid == e.id) {
             read.push_back(m.message_id);
-            mark_read(m.message_id, person.address, me, connection, "http");
+            mark_read(m.message_id, person.address, me, connection, "HTTP");
           }
       }
     }
@@ -273,7 +270,6 @@ void web_session(const scenario::Person& person, const scenario::Device& device,
   if (step != nullptr) {
     for (const auto& rcpt : step->to)
       if (auto* t = world.find_timeline(connection.message_id, rcpt)) {
-        t->submit_round_trips = connection.round_trips;
         t->submit_open = connection.opened_at;
         t->submit_established = connection.established_at;
       }
@@ -282,11 +278,8 @@ void web_session(const scenario::Person& person, const scenario::Device& device,
              connection.message_id);
     return;
   }
-  for (const auto& id : read) {
+  for (const auto& id : read)
     state.messages.push_back(id);
-    if (auto* t = world.find_timeline(id, person.address); t && t->retrieval_conn == connection.id)
-      t->retrieval_round_trips = connection.round_trips;
-  }
   trace_ua(me.name, "browser",
            read.empty() ? fmt::format("{} has no new mail", person.name)
                         : fmt::format("{} read {} new message(s) in the browser", person.name,

@@ -158,8 +158,11 @@ void start_webmaild(const scenario::Provider& provider)
       for (auto& queued : backend.take_accepted()) {
         sg4::this_actor::execute(world.costs().queue_write);
         queued.queued_at = sg4::Engine::get_clock();
-        for (const auto& rcpt : queued.envelope.recipients)
-          world.timeline(queued.message_id, rcpt).submitted = queued.queued_at;
+        for (const auto& rcpt : queued.envelope.recipients) {
+          auto& timeline = world.timeline(queued.message_id, rcpt);
+          timeline.submitted = queued.queued_at;
+          timeline.submit_round_trips = connection->round_trips + 1;  // with the coming 202
+        }
         qmgr_enqueue(provider.domain, std::move(queued));
       }
     });

@@ -85,9 +85,14 @@ class World {
   const std::vector<Timeline>& timelines() const { return timelines_; }
 
   // Ports that have a listener ("mail.ums.com:25"); a SYN to any other port gets RST.
-  void listen(const std::string& key) { listening_.insert(key); }
+  void listen(const std::string& key, const std::string& actor) { listening_[key] = actor; }
   void unlisten(const std::string& key) { listening_.erase(key); }
-  bool is_listening(const std::string& key) const { return listening_.count(key) > 0; }
+  // The actor that listens on key, or nullptr when nobody does.
+  const std::string* listener(const std::string& key) const
+  {
+    auto it = listening_.find(key);
+    return it == listening_.end() ? nullptr : &it->second;
+  }
 
  private:
   const scenario::Scenario& scenario_;
@@ -101,7 +106,7 @@ class World {
   std::map<std::string, std::uint64_t> queue_ids_;
   std::map<std::string, std::uint64_t> message_ids_;
   std::vector<Timeline> timelines_;
-  std::set<std::string> listening_;
+  std::map<std::string, std::string> listening_;
   std::map<std::pair<std::string, std::string>, std::size_t> timeline_index_;
 };
 

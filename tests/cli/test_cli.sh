@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# The command line as users and scripts meet it (docs/cli.md): exit codes,
+# one error line per problem naming the JSON path, no trace file left behind
+# by a bad input, byte-identical traces for the same seed, SimGrid flags
+# passed through.
+# usage: test_cli.sh MAILSIM SOURCE_DIR WORK_DIR
+set -u
+mailsim=$1
+src=$2
+work=$3
+rm -rf "$work" && mkdir -p "$work"
+flagship="$src/scenarios/rav-canada-to-uday-india.json"
+bad="$src/tests/cli/bad"
+failures=0
+
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+pass() { echo "ok:   $*"; }
+
+# expect CODE DESCRIPTION -- COMMAND...: runs it, stdout/stderr into $work/out, $work/err
+expect() {
+  local code=$1 what=$2
+  shift 3
+  "$@" >"$work/out" 2>"$work/err"
+  local got=$?
+  if [ "$got" -eq "$code" ]; then pass "$what (exit $got)"; else
+    fail "$what: exit $got, expected $code"; sed 's/^/      /' "$work/err" | head -20; fi
+}
+stderr_has() {
+  if grep -qF -- "$1" "$work/err"; then pass "stderr says: $1"; else
+    fail "stderr lacks: $1"; sed 's/^/      /' "$work/err" | head -20; fi
+}
+stdout_has() {
+  if grep -qF -- "$1" "$work/out"; then pass "stdout has: $1"; else fail "stdout lacks: $1"; fi
+}
+stdout_lacks() {
+  if grep -qF -- "$1" "$work/out"; then fail "stdout should not have: $1"; else pass "stdout has no: $1"; fi
+}
+
+expect 0 "--version" -- "$mailsim" --version
+stdout_has "mailsim 0.1.0"
+expect 0 "--help" -- "$mailsim" --help
+stdout_has "validate"
+expect 2 "no subcommand is a usage error" -- "$mailsim"
+expect 2 "unknown option is a usage error" -- "$mailsim" run "$flagship" --frobnicate
+expect 0 "the flagship validates" -- "$mailsim" validate "$flagship"
+stdout_has "ok"
+
+expect 2 "validate: a bad address" -- "$mailsim" validate "$bad/bad-address.json"
+stderr_has 'people[1].address: "uday" is not an email address'
+expect 2 "validate: an unknown person in the script" -- "$mailsim" validate "$bad/unknown-person.json"
+stderr_has 'script[1].person: "Udya" is not one of the people'
+expect 2 "validate: a bad duration" -- "$mailsim" validate "$bad/bad-duration.json"
+stderr_has 'links[0].latency: "fast" is not a duration'
+expect 2 "validate: a web agent cannot use POP3" -- "$mailsim" validate "$bad/web-agent-on-pop3.json"
+stderr_has 'people[0].devices[0].retrieval'
+expect 2 "validate: not JSON, with line and column" -- "$mailsim" validate "$bad/not-json.json"
+stderr_has 'not-json.json: line 4, column'
+expect 2 "validate: a missing file" -- "$mailsim" validate "$work/nowhere.json"
+stderr_has 'nowhere.json'
+
+expect 2 "validate: three problems" -- "$mailsim" validate "$bad/three-problems.json"
+lines=$(grep -c . "$work/err")
+if [ "$lines" -eq 3 ]; then pass "three problems give three lines"; else
+  fail "three problems gave $lines lines"; cat "$work/err"; fi
+
+# A bad scenario given to run: exit 2, and no trace file, not even a partial one.
+expect 2 "run: a bad scenario" -- "$mailsim" run "$bad/bad-address.json" --trace "$work/bad.jsonl"
+if [ -e "$work/bad.jsonl" ] || [ -e "$work/bad.jsonl.partial" ]; then
+  fail "a trace file was left behind by a bad scenario"; else pass "no trace file left behind"; fi
+expect 2 "run: an unwritable trace file" -- "$mailsim" run "$flagship" --trace "$work/no/such/dir/t.jsonl"
+
+# Determinism: the same scenario and seed give byte-identical traces and stories.
+expect 0 "run with --trace (1)" -- "$mailsim" run "$flagship" --trace "$work/one.jsonl"
+cp "$work/out" "$work/story1"
+expect 0 "run with --trace (2)" -- "$mailsim" run "$flagship" --trace "$work/two.jsonl"
+if cmp -s "$work/one.jsonl" "$work/two.jsonl"; then pass "traces are byte-identical"; else
+  fail "two runs gave different traces"; fi
+if cmp -s "$work/story1" "$work/out"; then pass "stories are byte-identical"; else
+  fail "two runs gave different stories"; fi
+python3 - "$work/one.jsonl" <<'PY' && pass "every trace line is JSON; header, events, summary" || fail "trace file is malformed"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert lines[0]["record"] == "header" and lines[0]["format"] == "mailsim-trace"
+assert lines[0]["version"] == 1 and lines[0]["seed"] == 1
+assert lines[-1]["record"] == "summary"
+events = lines[1:-1]
+assert all(e["record"] == "event" for e in events)
+assert [e["seq"] for e in events] == list(range(len(events)))
+assert all(a["time"] <= b["time"] for a, b in zip(events, events[1:]))
+kinds = {e["kind"] for e in events}
+assert {"tcp", "smtp", "dns", "imap", "queue", "store", "ua"} <= kinds, kinds
+assert all(e["arrival"] >= e["time"] for e in events if "arrival" in e)
+assert all(e["bytes"] == len(e["payload"].encode()) for e in events if "payload" in e)
+import base64
+assert all(e["bytes"] == len(base64.b64decode(e["payload_base64"])) for e in events if "payload_base64" in e)
+assert any("payload_base64" in e for e in events if e["kind"] == "dns")
+PY
+expect 0 "run with --seed 7" -- "$mailsim" run "$flagship" --seed 7 --trace "$work/seven.jsonl"
+if head -1 "$work/seven.jsonl" | grep -q '"seed":7'; then pass "--seed reaches the trace"; else
+  fail "--seed 7 not in the trace header"; fi
+
+# --quiet: the summary without the story.
+expect 0 "run --quiet" -- "$mailsim" run "$flagship" --quiet
+stdout_has "Summary"
+stdout_lacks "S: 220"
+
+# SimGrid's flags still work: LV08 makes small flights far slower than CM02.
+expect 0 "run --cfg=network/model:LV08" -- "$mailsim" run "$flagship" --cfg=network/model:LV08
+if cmp -s "$work/story1" "$work/out"; then fail "--cfg=network/model:LV08 changed nothing"; else
+  pass "--cfg reaches SimGrid"; fi
+expect 0 "run --log=mailsim.thres:verbose" -- "$mailsim" run "$flagship" --log=mailsim.thres:verbose
+stderr_has "established"
+
+echo
+if [ "$failures" -eq 0 ]; then echo "all CLI checks passed"; exit 0; fi
+echo "$failures CLI check(s) failed"; exit 1
