@@ -33,7 +33,9 @@ std::string slurp(const std::string& path) {
   return bytes.str();
 }
 
-Json flagship() { return Json::parse(slurp(flagship_path)); }
+Json flagship() {
+  return Json::parse(slurp(flagship_path));
+}
 
 // The problem lines of a text, or none if it loads.
 std::vector<std::string> problems_in(const std::string& text) {
@@ -124,8 +126,8 @@ TEST_CASE("The flagship scenario loads with every figure converted", "[scenario]
   CHECK(ums.access.latency_s == 0.001);
   CHECK(ums.access.bandwidth_Bps == 1.25e9);
   CHECK(ums.cpu_flops == 1e9);
-  CHECK((ums.services.submission && ums.services.relay && ums.services.pop3 &&
-         ums.services.imap && ums.services.webmail));
+  CHECK((ums.services.submission && ums.services.relay && ums.services.pop3 && ums.services.imap &&
+         ums.services.webmail));
 
   REQUIRE(s.people.size() == 2);
   const Person& rav = s.people[0];
@@ -301,11 +303,13 @@ TEST_CASE("Schema problems name the JSON path and what is wrong", "[scenario]") 
         Lines{"script[0]: missing field \"to\""});
   CHECK(problems_after([](Json& d) { d["people"][0]["adress"] = "x"; }) ==
         Lines{"people[0].adress: unknown field (did you mean \"address\"?)"});
-  CHECK(problems_after([](Json& d) { d["providers"][0]["services"] = {{"smtp", true}}; }) ==
-        Lines{"providers[0].services.smtp: unknown field (the fields here are submission, "
-              "relay, pop3, imap, webmail)"});
-  CHECK(problems_after([](Json& d) { d["providers"][0]["services"] = {{"imap", "yes"}}; }) ==
-        Lines{"providers[0].services.imap: \"yes\" is not true or false"});
+  CHECK(problems_after([](Json& d) {
+          d["providers"][0]["services"] = {{"smtp", true}};
+        }) == Lines{"providers[0].services.smtp: unknown field (the fields here are submission, "
+                    "relay, pop3, imap, webmail)"});
+  CHECK(problems_after([](Json& d) {
+          d["providers"][0]["services"] = {{"imap", "yes"}};
+        }) == Lines{"providers[0].services.imap: \"yes\" is not true or false"});
   CHECK(problems_after([](Json& d) { d["people"][0]["devices"][0]["retrieval"] = "pop4"; }) ==
         Lines{"people[0].devices[0].retrieval: \"pop4\" is not one of \"imap\", "
               "\"pop3-delete\", \"pop3-keep\", \"http\""});
@@ -329,6 +333,47 @@ TEST_CASE("Schema problems name the JSON path and what is wrong", "[scenario]") 
   CHECK(problems_after([](Json& d) { d["places"] = "Canada"; }) ==
         Lines{"places: \"Canada\" is not a list of places (at least one)"});
   CHECK(problems_in("[1,2]") == Lines{"[1,2] is not a mailsim scenario (a JSON object)"});
+}
+
+TEST_CASE("A seed is a whole number from 0 to 2^63 - 1", "[scenario]") {
+  CHECK(load_after([](Json& d) { d["seed"] = 9223372036854775807ULL; }).seed ==
+        9223372036854775807ULL);
+  CHECK(load_after([](Json& d) { d["seed"] = 0; }).seed == 0);
+  const char* tail = " is not a seed (a whole number from 0 to 9223372036854775807)";
+  CHECK(problems_after([](Json& d) { d["seed"] = 9223372036854775808ULL; }) ==
+        Lines{std::string("seed: 9223372036854775808") + tail});
+  CHECK(problems_after([](Json& d) { d["seed"] = -1; }) == Lines{std::string("seed: -1") + tail});
+  CHECK(problems_after([](Json& d) { d["seed"] = 1.5; }) == Lines{std::string("seed: 1.5") + tail});
+}
+
+// Each rule of the schema carries the words mailsim's messages use for it.
+TEST_CASE("Every rule in the schema has an x-expected phrase", "[scenario]") {
+  Json schema = Json::parse(slurp(source_file("scenarios/scenario.schema.json")));
+  std::vector<std::string> bare;
+  std::function<void(const Json&, const std::string&)> visit = [&](const Json& node,
+                                                                   const std::string& where) {
+    if (!node.is_object()) return;
+    bool rule = node.contains("type") || node.contains("oneOf") || node.contains("const");
+    if (rule && !node.contains("x-expected") && where.find("/oneOf/") == std::string::npos) {
+      bare.push_back(where);
+    }
+    for (const char* group : {"properties", "definitions"}) {
+      if (!node.contains(group)) continue;
+      for (const auto& [name, child] : node[group].items()) {
+        visit(child, where + "/" + group + "/" + name);
+      }
+    }
+    for (const char* single : {"items", "additionalProperties"}) {
+      if (node.contains(single)) visit(node[single], where + "/" + single);
+    }
+    if (node.contains("oneOf")) {
+      for (std::size_t i = 0; i < node["oneOf"].size(); ++i) {
+        visit(node["oneOf"][i], where + "/oneOf/" + std::to_string(i));
+      }
+    }
+  };
+  visit(schema, "#");
+  CHECK(bare == std::vector<std::string>{});
 }
 
 TEST_CASE("Checks beyond the schema name the JSON path and what is wrong", "[scenario]") {
@@ -358,12 +403,12 @@ TEST_CASE("Checks beyond the schema name the JSON path and what is wrong", "[sce
   CHECK(problems_after([](Json& d) { d["people"][0]["address"] = "rav@gmail.com"; }) ==
         Lines{"people[0].address: \"rav@gmail.com\" is not at one of the providers' domains "
               "(cms.com, ums.com)"});
-  CHECK(problems_after([](Json& d) { d["script"][0]["to"] = {"uday@ums.com", "bob@", "x@y.org"}; })
-        == Lines{"script[0].to[1]: \"bob@\" is not an email address"});
   CHECK(problems_after([](Json& d) {
-          d["people"][1]["devices"][0]["agent"] = "web";
-        }) == Lines{"people[1].devices[0].retrieval: a web agent reads mail over \"http\", not "
-                    "\"imap\""});
+          d["script"][0]["to"] = {"uday@ums.com", "bob@", "x@y.org"};
+        }) == Lines{"script[0].to[1]: \"bob@\" is not an email address"});
+  CHECK(problems_after([](Json& d) { d["people"][1]["devices"][0]["agent"] = "web"; }) ==
+        Lines{"people[1].devices[0].retrieval: a web agent reads mail over \"http\", not "
+              "\"imap\""});
   CHECK(problems_after([](Json& d) { d["people"][1]["devices"][0]["retrieval"] = "http"; }) ==
         Lines{"people[1].devices[0].retrieval: \"http\" is for web agents; a client agent uses "
               "\"imap\", \"pop3-delete\" or \"pop3-keep\""});
@@ -432,12 +477,11 @@ TEST_CASE("Several problems give several lines, in the order of the file", "[sce
     d["providers"][1]["place"] = "Brazil";
     d["links"][0]["latency"] = "fast";
   });
-  CHECK(lines ==
-        Lines{"links[0].latency: \"fast\" is not a duration (use a number of seconds or a "
-              "string like \"110ms\")",
-              "providers[1].place: \"Brazil\" is not one of the places (Canada, India)",
-              "people[1].address: \"uday\" is not an email address",
-              "script[1].person: \"Udya\" is not one of the people (Rav, Uday)"});
+  CHECK(lines == Lines{"links[0].latency: \"fast\" is not a duration (use a number of seconds or a "
+                       "string like \"110ms\")",
+                       "providers[1].place: \"Brazil\" is not one of the places (Canada, India)",
+                       "people[1].address: \"uday\" is not an email address",
+                       "script[1].person: \"Udya\" is not one of the people (Rav, Uday)"});
 
   lines = problems_in(R"({"mailsim": 1, "name": "s", "end": "1m", "places": [{"name": "Here"}],
     "providers": [{"domain": "example.org", "place": "Here", "cpu": "0Gf"}],
