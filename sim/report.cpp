@@ -57,7 +57,11 @@ bool valid_utf8(std::string_view s)
   std::size_t i = 0;
   while (i < s.size()) {
     auto c = static_cast<unsigned char>(s[i]);
-    std::size_t n = c < 0x80 ? 0 : (c >> 5) == 0x6 ? 1 : (c >> 4) == 0xe ? 2 : (c >> 3) == 0x1e ? 3 : 9;
+    std::size_t n = c < 0x80           ? 0
+                    : (c >> 5) == 0x6  ? 1
+                    : (c >> 4) == 0xe  ? 2
+                    : (c >> 3) == 0x1e ? 3
+                                       : 9;
     if (n == 9 || i + n >= s.size() + (n == 0 ? 1 : 0))
       return false;
     for (std::size_t k = 1; k <= n; k++)

@@ -64,8 +64,12 @@ class Connection {
   int round_trips = 0;     // times the client waited for the server (handshake included)
   std::uint64_t bytes_to_server = 0, bytes_to_client = 0;
 
-  simgrid::s4u::Mailbox* inbox(Side side) const { return side == Side::client ? to_client_ : to_server_; }
-  simgrid::s4u::Mailbox* outbox(Side side) const { return side == Side::client ? to_server_ : to_client_; }
+  simgrid::s4u::Mailbox* inbox(Side side) const {
+    return side == Side::client ? to_client_ : to_server_;
+  }
+  simgrid::s4u::Mailbox* outbox(Side side) const {
+    return side == Side::client ? to_server_ : to_client_;
+  }
 
  private:
   friend class Socket;

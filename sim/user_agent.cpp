@@ -159,7 +159,8 @@ void client_check(const scenario::Person& person, const scenario::Device& device
 
   bool imap = device.retrieval == scenario::Retrieval::imap;
   const char* protocol = imap ? "IMAP" : "POP3";
-  ConnectionSpec spec{imap ? "imap" : "pop3", "user agent", imap ? "IMAP server" : "POP3 server", "pull"};
+  ConnectionSpec spec{imap ? "imap" : "pop3", "user agent", imap ? "IMAP server" : "POP3 server",
+                      "pull"};
   trace_ua(me.name, "mua", fmt::format("{} checks for new mail ({})", person.name,
                                        imap ? "IMAP" : "POP3"));
   auto socket = connect(me, "mua", server, imap ? kPortImap : kPortPop3, spec);

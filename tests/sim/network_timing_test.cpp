@@ -74,8 +74,9 @@ int main(int argc, char** argv)
   const std::vector<std::size_t> sizes{6, 1000, 14600, 100000};
   // The server speaks first, as SMTP does, so that the client's handshake ACK
   // is not sharing the link with the flights measured.
+  world.listen("server:9", "echo");  // open before any actor runs, as start_listener does
   sg4::Actor::create("server", server.host, [&]() {
-    sim::Listener listener(server, 9);
+    sim::Listener listener(server, 9, "echo");
     while (true) {
       auto connection = listener.accept();
       auto socket = sim::accept_connection(connection, "echo");
