@@ -1486,9 +1486,7 @@ void ServerSession::cmd_close(const std::string& tag, Parser& p) {
   // RFC 3501 6.4.2: expunge silently (unless read-only), back to authenticated.
   p.end();
   store::Folder* folder = selected_folder();
-  if (folder != nullptr && !view_.read_only)
-    for (std::uint32_t uid : folder->expunge())
-      event(ServerEvent::Kind::message_expunged, folder->name(), uid);
+  if (folder != nullptr && !view_.read_only) expunge(*folder, {});
   state_ = State::authenticated;
   view_ = View{};
   finish(tag, "OK", "CLOSE completed");
@@ -1508,10 +1506,17 @@ void ServerSession::cmd_expunge(const std::string& tag, Parser& p, bool uid) {
   }
   if (view_.read_only) return finish(tag, "NO", "mailbox is read-only");
   store::Folder* folder = selected_folder();
-  if (folder != nullptr)
-    for (std::uint32_t removed : folder->expunge(only))
-      event(ServerEvent::Kind::message_expunged, folder->name(), removed);
+  if (folder != nullptr) expunge(*folder, only);
   finish(tag, "OK", uid ? "UID EXPUNGE completed" : "EXPUNGE completed");
+}
+
+void ServerSession::expunge(store::Folder& folder, const std::set<std::uint32_t>& only) {
+  // Message-IDs first: the events must say what went, and the messages are gone after.
+  std::map<std::uint32_t, std::string> ids;
+  for (const store::StoredMessage& m : folder.messages())
+    if (m.flags.count("\\Deleted")) ids[m.uid] = m.message_id;
+  for (std::uint32_t uid : folder.expunge(only))
+    event(ServerEvent::Kind::message_expunged, folder.name(), uid, ids[uid]);
 }
 
 std::vector<std::size_t> ServerSession::resolve(const SequenceSet& set, bool uid) {
@@ -1817,8 +1822,9 @@ void ServerSession::cmd_copy(const std::string& tag, Parser& p, bool uid, bool m
   // MOVE: the COPYUID goes in an untagged OK, then the expunges (RFC 6851 section 4.3).
   if (!code.empty()) untagged("OK " + code + "Moved");
   for (std::uint32_t u : from) {
+    std::string message_id = source->find(u)->message_id;
     source->remove(u);
-    event(ServerEvent::Kind::message_expunged, source->name(), u);
+    event(ServerEvent::Kind::message_expunged, source->name(), u, message_id);
   }
   finish(tag, "OK", done);
 }

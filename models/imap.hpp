@@ -137,6 +137,8 @@ class ServerSession {
   void cmd_store(const std::string& tag, detail::Parser& p, bool uid);
   void cmd_copy(const std::string& tag, detail::Parser& p, bool uid, bool move);
 
+  // Removes the \Deleted messages (those in `only`, if any) with an event each.
+  void expunge(store::Folder& folder, const std::set<std::uint32_t>& only);
   // The selected folder, found by its UIDVALIDITY (unique in a store), or nullptr.
   store::Folder* selected_folder();
   // Indices into the view of the messages a sequence set names (BAD if out of range).

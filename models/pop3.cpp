@@ -38,12 +38,24 @@ std::pair<std::string_view, std::string_view> split_first(std::string_view line)
   return {line.substr(0, sp), line.substr(sp + 1)};
 }
 
-// The commands RFC 1939 section 9 and RFC 2449 section 5 define, for telling an
-// out-of-state command from an unknown one.
-bool known_verb(std::string_view verb) {
-  static const char* const verbs[] = {"USER", "PASS", "APOP", "QUIT", "STAT", "LIST", "RETR",
-                                      "DELE", "NOOP", "RSET", "TOP",  "UIDL", "CAPA"};
-  return std::find(std::begin(verbs), std::end(verbs), verb) != std::end(verbs);
+// Which command each state accepts: RFC 1939 section 9, CAPA from RFC 2449 section 5.
+// UPDATE accepts nothing: the session closes as it enters it.
+struct CommandRule {
+  std::string_view verb;
+  bool in_authorization;
+  bool in_transaction;
+};
+constexpr CommandRule kCommandRules[] = {
+    {"USER", true, false}, {"PASS", true, false}, {"APOP", true, false}, {"QUIT", true, true},
+    {"CAPA", true, true},  {"STAT", false, true}, {"LIST", false, true}, {"RETR", false, true},
+    {"DELE", false, true}, {"NOOP", false, true}, {"RSET", false, true}, {"TOP", false, true},
+    {"UIDL", false, true},
+};
+
+const CommandRule* find_rule(std::string_view verb) {
+  for (const CommandRule& rule : kCommandRules)
+    if (rule.verb == verb) return &rule;
+  return nullptr;
 }
 
 // The header section with its empty line, then at most `lines` lines of the body.
@@ -151,7 +163,18 @@ void ServerSession::handle_line(std::string_view line) {
         verb == "PASS" ? std::string("PASS ****") : std::string(line));
 
   if (verb.empty()) return error("-ERR empty command", "empty command");
-  if (state_ == State::authorization) return handle_authorization(verb, args);
+  const CommandRule* rule = find_rule(verb);
+  if (rule == nullptr)
+    return error("-ERR unknown command", fmt::format("unknown command {}", verb));
+
+  // RFC 1939 section 3: a command in the wrong state gets a negative status indicator.
+  bool authorization = state_ == State::authorization;
+  if (!(authorization ? rule->in_authorization : rule->in_transaction)) {
+    const char* state = authorization ? "AUTHORIZATION" : "TRANSACTION";
+    return error(fmt::format("-ERR command not valid in {} state", state),
+                 fmt::format("{} in {} state", verb, state));
+  }
+  if (authorization) return handle_authorization(verb, args);
   handle_transaction(verb, args);
 }
 
@@ -202,12 +225,8 @@ void ServerSession::handle_authorization(std::string_view verb, std::string_view
     return;
   }
 
-  if (verb == "CAPA" && args.empty()) return handle_transaction(verb, args);
-  if (verb == "APOP") return error("-ERR APOP not supported", "APOP not supported");
-  if (known_verb(verb))
-    return error("-ERR command not valid in AUTHORIZATION state",
-                 fmt::format("{} in AUTHORIZATION state", verb));
-  error("-ERR unknown command", fmt::format("unknown command {}", verb));
+  if (verb == "CAPA") return handle_transaction(verb, args);  // same reply in both states
+  error("-ERR APOP not supported", "APOP not supported");
 }
 
 void ServerSession::handle_transaction(std::string_view verb, std::string_view args) {
@@ -296,12 +315,7 @@ void ServerSession::handle_transaction(std::string_view verb, std::string_view a
                              count == 1 ? "" : "s", octets));
   }
 
-  if (verb == "QUIT") return do_quit();
-
-  if (known_verb(verb))
-    return error("-ERR command not valid in TRANSACTION state",
-                 fmt::format("{} in TRANSACTION state", verb));
-  error("-ERR unknown command", fmt::format("unknown command {}", verb));
+  do_quit();  // QUIT: the only verb left
 }
 
 void ServerSession::do_quit() {
@@ -329,7 +343,8 @@ ServerSession::Entry* ServerSession::message_arg(std::string_view arg) {
     return nullptr;
   }
   if (*n == 0 || *n > drop_.size()) {
-    reply(fmt::format("-ERR no such message, only {} messages in maildrop", drop_.size()));
+    reply(fmt::format("-ERR no such message, only {} message{} in maildrop", drop_.size(),
+                      drop_.size() == 1 ? "" : "s"));
     return nullptr;
   }
   Entry& e = drop_[*n - 1];

@@ -673,3 +673,48 @@ TEST_CASE("IMAP server: arbitrary bytes never crash or hang it", "[imap]") {
     }
   }
 }
+
+TEST_CASE("IMAP server: expunge events carry UID and Message-ID", "[imap]") {
+  auto store = make_store(2);
+  Session s(*store);
+  s.say("a1 LOGIN uday secret\na2 SELECT INBOX\na3 STORE 2 +FLAGS.SILENT (\\Deleted)\n");
+  s.server.take_events();
+  CHECK(s.say("a4 EXPUNGE\n") == CRLF("* 2 EXPUNGE\na4 OK EXPUNGE completed\n"));
+  auto events = s.server.take_events();
+  REQUIRE(events.size() == 2);
+  CHECK(events[1].kind == imap::ServerEvent::Kind::message_expunged);
+  CHECK(events[1].detail == "INBOX");
+  CHECK(events[1].uid == 2);
+  CHECK(events[1].message_id == "<m1@cms.com>");
+}
+
+TEST_CASE("IMAP server: COPY into the selected mailbox reports EXISTS (RFC 3501 5.2)", "[imap]") {
+  auto store = make_store(1);
+  Session s(*store);
+  s.say("a1 LOGIN uday secret\na2 SELECT INBOX\n");
+  CHECK(s.say("a3 COPY 1 INBOX\n") ==
+        CRLF("* 2 EXISTS\n* 2 RECENT\na3 OK [COPYUID 1 1 2] COPY completed\n"));
+  CHECK(s.say("a4 UID FETCH 2:* (FLAGS)\n") ==
+        CRLF("* 2 FETCH (UID 2 FLAGS (\\Recent))\na4 OK UID FETCH completed\n"));
+}
+
+TEST_CASE("IMAP server: a selected mailbox deleted by another session ends it with BYE", "[imap]") {
+  auto store = make_store(0);
+  Session a(*store), b(*store);
+  a.say("a1 LOGIN uday secret\na2 CREATE Work\na3 SELECT Work\n");
+  b.say("b1 LOGIN uday secret\n");
+  CHECK(a.say("a4 DELETE Work\n") == "a4 NO mailbox is selected\r\n");
+  CHECK(b.say("b2 DELETE Work\n") == "b2 OK DELETE completed\r\n");
+  CHECK(a.say("a5 NOOP\n") == "* BYE the selected mailbox no longer exists\r\n");
+  CHECK(a.server.closed());
+}
+
+TEST_CASE("IMAP server: RENAME INBOX moves its messages (RFC 3501 6.3.5)", "[imap]") {
+  auto store = make_store(2);
+  Session s(*store);
+  s.say("a1 LOGIN uday secret\n");
+  CHECK(s.say("a2 RENAME INBOX Archive\na3 STATUS INBOX (MESSAGES)\n"
+              "a4 STATUS Archive (MESSAGES)\n") ==
+        CRLF("a2 OK RENAME completed\n* STATUS INBOX (MESSAGES 0)\na3 OK STATUS completed\n"
+             "* STATUS Archive (MESSAGES 2)\na4 OK STATUS completed\n"));
+}

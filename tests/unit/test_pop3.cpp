@@ -446,3 +446,25 @@ TEST_CASE("POP3 client: responses parsed the same byte by byte", "[pop3]") {
   CHECK(bytewise.retrieved()[1].text == whole.retrieved()[1].text);
   CHECK(bytewise.retrieved()[1].uidl == "1.2");
 }
+
+TEST_CASE("POP3 server: RSET unmarks, so QUIT removes nothing (RFC 1939 section 5)", "[pop3]") {
+  auto store = make_store(2);
+  std::string out = serve(*store, kLogin + "DELE 1\r\nDELE 2\r\nSTAT\r\nRSET\r\nQUIT\r\n");
+  CHECK(out.find("+OK 0 0\r\n+OK maildrop has 2 messages (186 octets)\r\n"
+                 "+OK mail.ums.com POP3 server signing off (2 messages left)\r\n") !=
+        std::string::npos);
+  CHECK(store->find_account("uday")->inbox().messages().size() == 2);
+}
+
+TEST_CASE("POP3 server: the snapshot at login fixes message numbers (RFC 1939 section 4)",
+          "[pop3]") {
+  auto store = make_store(1);
+  pop3::ServerSession server({"mail.ums.com"}, *store);
+  server.receive(kLogin);
+  server.take_output();
+  store->deliver("uday@ums.com", kMessage, 500);  // arrives during the session
+  server.receive("STAT\r\nLIST 2\r\nQUIT\r\n");
+  CHECK(server.take_output() ==
+        "+OK 1 93\r\n-ERR no such message, only 1 message in maildrop\r\n"
+        "+OK mail.ums.com POP3 server signing off (2 messages left)\r\n");
+}
