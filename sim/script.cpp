@@ -29,13 +29,6 @@ const scenario::Device& device_of(const scenario::Person& person, const std::str
   return person.devices.front();
 }
 
-const scenario::Person& person_named(const scenario::Scenario& scenario, const std::string& name)
-{
-  for (const auto& person : scenario.people)
-    if (person.name == name)
-      return person;
-  return scenario.people.front();  // the loader checked the names
-}
 
 }  // namespace
 
@@ -45,6 +38,9 @@ void start_script(const scenario::Scenario& scenario)
   const auto& host = world.platform().host(scenario.dns.host);
   sg4::Actor::create("script", host.host, [&scenario]() {
     auto& world = World::get();
+    std::map<std::string, const scenario::Person*> people;  // the loader checked the names
+    for (const auto& person : scenario.people)
+      people[person.name] = &person;
     std::multimap<std::pair<double, std::size_t>, const scenario::Step*> agenda;
     std::size_t order = 0;
     for (const auto& step : scenario.script)
@@ -57,7 +53,7 @@ void start_script(const scenario::Scenario& scenario)
       if (at >= scenario.end_s)
         break;
       sg4::this_actor::sleep_until(at);
-      const auto& person = person_named(scenario, step->person);
+      const auto& person = *people.at(step->person);
       const auto& device = device_of(person, step->device);
       const auto& device_host = world.platform().host(device.host);
       const char* actor = device.agent == scenario::AgentKind::web ? "browser" : "mua";
