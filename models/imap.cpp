@@ -224,8 +224,8 @@ std::string nstring_out(const std::optional<std::string>& s) {
   return s ? string_out(*s) : std::string("NIL");
 }
 
-// A mailbox name in a response (RFC 3501 9, mailbox = "INBOX" / astring).
-std::string mailbox_out(std::string_view name) {
+// An astring in a response (mailbox names, header field names): atom, quoted or literal.
+std::string astring_out(std::string_view name) {
   if (std::optional<std::string> s = astring_or_quoted(name)) return *s;
   return literal(name);
 }
@@ -1014,7 +1014,7 @@ std::string section_name(const FetchItem& item) {
   if (!item.text.empty()) spec += (spec.empty() ? "" : ".") + item.text;
   if (!item.fields.empty()) {
     std::vector<std::string> names;
-    for (const std::string& f : item.fields) names.push_back(mailbox_out(f));
+    for (const std::string& f : item.fields) names.push_back(astring_out(f));
     spec += " (" + join(names, " ") + ")";
   }
   std::string name = "BODY[" + spec + "]";
@@ -1395,7 +1395,7 @@ void ServerSession::cmd_list(const std::string& tag, Parser& p, bool lsub) {
     if (!match) continue;
     const store::Folder* folder = names[name];
     std::string attributes = folder == nullptr ? "\\Noselect" : "";
-    untagged(fmt::format("{} ({}) \"/\" {}", verb, attributes, mailbox_out(name)));
+    untagged(fmt::format("{} ({}) \"/\" {}", verb, attributes, astring_out(name)));
   }
   finish(tag, "OK", lsub ? "LSUB completed" : "LIST completed");
 }
@@ -1427,7 +1427,7 @@ void ServerSession::cmd_status(const std::string& tag, Parser& p) {
     out.push_back(fmt::format("{} {}", item, value));
   }
   if (folder == nullptr) return finish(tag, "NO", "no such mailbox");
-  untagged(fmt::format("STATUS {} ({})", mailbox_out(folder->name()), join(out, " ")));
+  untagged(fmt::format("STATUS {} ({})", astring_out(folder->name()), join(out, " ")));
   finish(tag, "OK", "STATUS completed");
 }
 
@@ -2017,15 +2017,10 @@ void ClientSession::handle_response(std::string_view text) {
 void ClientSession::handle_untagged(std::string_view text) {
   if (step_ == Step::greeting) {
     if (starts_with_ci(text, "OK")) {
-      std::optional<std::string> user = astring_or_quoted(config_.user);
-      std::optional<std::string> password = astring_or_quoted(config_.password);
-      return send(Step::login, {"LOGIN", user ? *user : "\x01" + config_.user,
-                                password ? *password : "\x01" + config_.password});
+      return send(Step::login, {"LOGIN", string_arg(config_.user), string_arg(config_.password)});
     }
-    if (starts_with_ci(text, "PREAUTH")) {
-      std::optional<std::string> folder = astring_or_quoted(config_.folder);
-      return send(Step::select, {"SELECT", folder ? *folder : "\x01" + config_.folder});
-    }
+    if (starts_with_ci(text, "PREAUTH"))
+      return send(Step::select, {"SELECT", string_arg(config_.folder)});
     fail(fmt::format("server refused the session: {}", text));
     closed_ = true;
     return;
@@ -2111,10 +2106,7 @@ void ClientSession::handle_tagged(std::string_view status, std::string_view text
         fail(fmt::format("LOGIN failed: {}", text));
         return send(Step::logout, {"LOGOUT"});
       }
-      {
-        std::optional<std::string> folder = astring_or_quoted(config_.folder);
-        return send(Step::select, {"SELECT", folder ? *folder : "\x01" + config_.folder});
-      }
+      return send(Step::select, {"SELECT", string_arg(config_.folder)});
 
     case Step::select:
       if (!ok) {
@@ -2164,20 +2156,25 @@ void ClientSession::next_message() {
   send(Step::fetch, {"UID", "FETCH", std::to_string(current_uid_), "(BODY.PEEK[] FLAGS)"});
 }
 
-void ClientSession::send(Step step, std::vector<std::string> words) {
-  // Words starting with \x01 need a literal: the command is cut after each "{n}" and the
-  // rest waits for the server's continuation request.
+ClientSession::Arg ClientSession::string_arg(std::string_view s) {
+  if (std::optional<std::string> text = astring_or_quoted(s)) return Arg(*text);
+  return Arg(std::string(s), true);
+}
+
+void ClientSession::send(Step step, std::vector<Arg> args) {
+  // The command is cut after each literal's "{n}" CRLF; each later piece waits for the
+  // server's continuation request (RFC 3501 section 7.5).
   tag_ = fmt::format("a{}", next_tag_++);
   step_ = step;
   segments_.clear();
   std::string current = tag_;
-  for (const std::string& w : words) {
+  for (const Arg& arg : args) {
     current += ' ';
-    if (!w.empty() && w[0] == '\x01') {
-      current += fmt::format("{{{}}}\r\n", w.size() - 1);
-      segments_.push_back(std::exchange(current, w.substr(1)));
+    if (arg.literal) {
+      current += fmt::format("{{{}}}\r\n", arg.text.size());
+      segments_.push_back(std::exchange(current, arg.text));
     } else {
-      current += w;
+      current += arg.text;
     }
   }
   segments_.push_back(current + "\r\n");

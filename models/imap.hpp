@@ -21,8 +21,9 @@
 //
 // Left out: STARTTLS and AUTHENTICATE (the simulation charges TLS elsewhere; LOGIN is
 // always allowed, so LOGINDISABLED is never announced), the autologout timer (the
-// simulation owns time), LSUB beyond subscribed names, SEARCH on MIME-decoded text, and
-// message/rfc822 parts inside BODYSTRUCTURE (shown as plain parts).
+// simulation owns time), extensions beyond IDLE, MOVE and UIDPLUS (no LITERAL+, UNSELECT,
+// CONDSTORE), LSUB of unsubscribed parent names, SEARCH on MIME-decoded text, and
+// time zones in INTERNALDATE (always +0000). CHECK is a NOOP.
 //
 // Client side. What a desktop client does to read new mail, one command per flight:
 // greeting -> LOGIN -> SELECT folder -> UID SEARCH UNSEEN -> for each UID: UID FETCH uid
@@ -209,12 +210,21 @@ class ClientSession {
 
  private:
   enum class Step { greeting, login, select, search, fetch, store, logout, done };
+  // One argument of a command; a literal one is sent after the server's "+" continuation.
+  struct Arg {
+    Arg(const char* text) : text(text), literal(false) {}
+    Arg(std::string text, bool literal = false) : text(std::move(text)), literal(literal) {}
+    std::string text;
+    bool literal;
+  };
+  // A string argument as an atom, a quoted string, or a literal (RFC 3501 section 4.3).
+  static Arg string_arg(std::string_view s);
 
   void end_of_line();
   void handle_response(std::string_view text);
   void handle_untagged(std::string_view text);
   void handle_tagged(std::string_view status, std::string_view text);
-  void send(Step step, std::vector<std::string> words);
+  void send(Step step, std::vector<Arg> args);
   void next_message();
   void fail(std::string detail);
 
