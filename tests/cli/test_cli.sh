@@ -12,6 +12,9 @@ rm -rf "$work" && mkdir -p "$work"
 flagship="$src/scenarios/rav-canada-to-uday-india.json"
 bad="$src/tests/cli/bad"
 failures=0
+# Extra SimGrid flags for every simulation (the sanitizer build sets them).
+read -r -a sim_args <<<"${MAILSIM_SIM_ARGS:-}"
+run() { "$mailsim" run "$@" "${sim_args[@]}"; }
 
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 pass() { echo "ok:   $*"; }
@@ -41,7 +44,7 @@ stdout_has "mailsim 0.1.0"
 expect 0 "--help" -- "$mailsim" --help
 stdout_has "validate"
 expect 2 "no subcommand is a usage error" -- "$mailsim"
-expect 2 "unknown option is a usage error" -- "$mailsim" run "$flagship" --frobnicate
+expect 2 "unknown option is a usage error" -- run "$flagship" --frobnicate
 expect 0 "the flagship validates" -- "$mailsim" validate "$flagship"
 stdout_has "ok"
 
@@ -64,15 +67,15 @@ if [ "$lines" -eq 3 ]; then pass "three problems give three lines"; else
   fail "three problems gave $lines lines"; cat "$work/err"; fi
 
 # A bad scenario given to run: exit 2, and no trace file, not even a partial one.
-expect 2 "run: a bad scenario" -- "$mailsim" run "$bad/bad-address.json" --trace "$work/bad.jsonl"
+expect 2 "run: a bad scenario" -- run "$bad/bad-address.json" --trace "$work/bad.jsonl"
 if [ -e "$work/bad.jsonl" ] || [ -e "$work/bad.jsonl.partial" ]; then
   fail "a trace file was left behind by a bad scenario"; else pass "no trace file left behind"; fi
-expect 2 "run: an unwritable trace file" -- "$mailsim" run "$flagship" --trace "$work/no/such/dir/t.jsonl"
+expect 2 "run: an unwritable trace file" -- run "$flagship" --trace "$work/no/such/dir/t.jsonl"
 
 # Determinism: the same scenario and seed give byte-identical traces and stories.
-expect 0 "run with --trace (1)" -- "$mailsim" run "$flagship" --trace "$work/one.jsonl"
+expect 0 "run with --trace (1)" -- run "$flagship" --trace "$work/one.jsonl"
 cp "$work/out" "$work/story1"
-expect 0 "run with --trace (2)" -- "$mailsim" run "$flagship" --trace "$work/two.jsonl"
+expect 0 "run with --trace (2)" -- run "$flagship" --trace "$work/two.jsonl"
 if cmp -s "$work/one.jsonl" "$work/two.jsonl"; then pass "traces are byte-identical"; else
   fail "two runs gave different traces"; fi
 if cmp -s "$work/story1" "$work/out"; then pass "stories are byte-identical"; else
@@ -95,20 +98,20 @@ import base64
 assert all(e["bytes"] == len(base64.b64decode(e["payload_base64"])) for e in events if "payload_base64" in e)
 assert any("payload_base64" in e for e in events if e["kind"] == "dns")
 PY
-expect 0 "run with --seed 7" -- "$mailsim" run "$flagship" --seed 7 --trace "$work/seven.jsonl"
+expect 0 "run with --seed 7" -- run "$flagship" --seed 7 --trace "$work/seven.jsonl"
 if head -1 "$work/seven.jsonl" | grep -q '"seed":7'; then pass "--seed reaches the trace"; else
   fail "--seed 7 not in the trace header"; fi
 
 # --quiet: the summary without the story.
-expect 0 "run --quiet" -- "$mailsim" run "$flagship" --quiet
+expect 0 "run --quiet" -- run "$flagship" --quiet
 stdout_has "Summary"
 stdout_lacks "S: 220"
 
 # SimGrid's flags still work: LV08 makes small flights far slower than CM02.
-expect 0 "run --cfg=network/model:LV08" -- "$mailsim" run "$flagship" --cfg=network/model:LV08
+expect 0 "run --cfg=network/model:LV08" -- run "$flagship" --cfg=network/model:LV08
 if cmp -s "$work/story1" "$work/out"; then fail "--cfg=network/model:LV08 changed nothing"; else
   pass "--cfg reaches SimGrid"; fi
-expect 0 "run --log=mailsim.thres:verbose" -- "$mailsim" run "$flagship" --log=mailsim.thres:verbose
+expect 0 "run --log=mailsim.thres:verbose" -- run "$flagship" --log=mailsim.thres:verbose
 stderr_has "established"
 
 echo

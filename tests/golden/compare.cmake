@@ -1,5 +1,6 @@
 # Runs one scenario and compares its stdout with the expected golden file.
-execute_process(COMMAND ${MAILSIM} run ${SCENARIO}
+separate_arguments(extra UNIX_COMMAND "${EXTRA}")
+execute_process(COMMAND ${MAILSIM} run ${SCENARIO} ${extra}
                 OUTPUT_FILE ${OUTPUT} ERROR_VARIABLE errors RESULT_VARIABLE status)
 if(NOT status EQUAL 0)
   message(FATAL_ERROR "mailsim run ${SCENARIO} exited with ${status}:\n${errors}")
