@@ -1013,8 +1013,9 @@ void Reader::read_dns() {
   claim_address(object, here);
   dns.address = string_member(object, "address").value_or("192.0.2.53");
   if (!member(object, "address")) {
-    addresses_.emplace(*parse_ipv4(dns.address), here);
-    taken_.insert(*parse_ipv4(dns.address));
+    std::uint32_t fixed = *parse_ipv4(dns.address);
+    addresses_.emplace(fixed, here);
+    taken_.insert(fixed);
   }
   if (auto ttl = quantity(object, "ttl", here / "ttl", duration_units, false)) dns.ttl_s = *ttl;
 }
