@@ -1157,7 +1157,11 @@ void ServerSession::dispatch(const std::string& tag, const std::string& name, Pa
   expunge_allowed_ = name != "FETCH" && name != "STORE" && name != "SEARCH";
 
   if (name == "CAPABILITY") return cmd_capability(tag, p);
-  if (name == "NOOP" || name == "CHECK") return cmd_noop(tag, p);
+  if (name == "NOOP") return cmd_noop(tag, p);
+  if (name == "CHECK") {  // RFC 3501 6.4.1: nothing to flush, so a NOOP under its own name
+    p.end();
+    return finish(tag, "OK", "CHECK completed");
+  }
   if (name == "LOGOUT") return cmd_logout(tag, p);
   if (name == "LOGIN") return cmd_login(tag, p);
   if (name == "AUTHENTICATE") {
@@ -1206,7 +1210,7 @@ void ServerSession::cmd_capability(const std::string& tag, Parser& p) {
 }
 
 void ServerSession::cmd_noop(const std::string& tag, Parser& p) {
-  // RFC 3501 6.1.2 (and CHECK, 6.4.1): the way to poll for updates.
+  // RFC 3501 6.1.2: the way to poll for updates.
   p.end();
   finish(tag, "OK", "NOOP completed");
 }

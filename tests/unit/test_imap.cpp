@@ -718,3 +718,167 @@ TEST_CASE("IMAP server: RENAME INBOX moves its messages (RFC 3501 6.3.5)", "[ima
         CRLF("a2 OK RENAME completed\n* STATUS INBOX (MESSAGES 0)\na3 OK STATUS completed\n"
              "* STATUS Archive (MESSAGES 2)\na4 OK STATUS completed\n"));
 }
+
+TEST_CASE("IMAP server: BODY[HEADER], BODY.PEEK[HEADER] and the RFC822 items (RFC 3501 6.4.5)",
+          "[imap]") {
+  // rfc3501.txt 6.4.5: RFC822.HEADER is BODY.PEEK[HEADER], RFC822 is BODY[] and RFC822.TEXT
+  // is BODY[TEXT]; only the non-PEEK forms set \Seen.
+  const std::string header =
+      "From: Rav <rav@cms.com>\r\nTo: uday@ums.com\r\nSubject: hi\r\n"
+      "Message-ID: <m1@cms.com>\r\n\r\n";
+  REQUIRE(header.size() == 84);
+  auto store = make_store(3);
+  Session s(*store);
+  s.say("a1 LOGIN uday secret\na2 SELECT INBOX\n");
+  CHECK(s.say("a3 FETCH 1 BODY.PEEK[HEADER]\n") ==
+        "* 1 FETCH (BODY[HEADER] {84}\r\n" + header + ")\r\na3 OK FETCH completed\r\n");
+  CHECK(s.say("a4 FETCH 1 RFC822.HEADER\n") ==
+        "* 1 FETCH (RFC822.HEADER {84}\r\n" + header + ")\r\na4 OK FETCH completed\r\n");
+  CHECK(inbox(*store).messages()[0].flags.empty());
+  CHECK(s.say("a5 FETCH 1 BODY[HEADER]\n") == "* 1 FETCH (BODY[HEADER] {84}\r\n" + header +
+                                                  " FLAGS (\\Recent \\Seen))\r\n"
+                                                  "a5 OK FETCH completed\r\n");
+  CHECK(s.say("a6 FETCH 2 RFC822.TEXT\n") ==
+        CRLF("* 2 FETCH (RFC822.TEXT {7}\nhello\n FLAGS (\\Recent \\Seen))\n"
+             "a6 OK FETCH completed\n"));
+  CHECK(s.say("a7 FETCH 3 (FLAGS RFC822)\n") == "* 3 FETCH (FLAGS (\\Recent \\Seen) RFC822 {91}\r\n" +
+                                                    kMessage + ")\r\na7 OK FETCH completed\r\n");
+  CHECK(inbox(*store).unseen_count() == 0);
+}
+
+TEST_CASE("IMAP server: the ALL and FULL macros (RFC 3501 6.4.5)", "[imap]") {
+  auto store = make_store();
+  Session s(*store);
+  s.say("a1 LOGIN uday secret\na2 EXAMINE INBOX\n");
+  const std::string envelope =
+      "ENVELOPE (NIL \"hi\" ((\"Rav\" NIL \"rav\" \"cms.com\")) "
+      "((\"Rav\" NIL \"rav\" \"cms.com\")) ((\"Rav\" NIL \"rav\" \"cms.com\")) "
+      "((NIL NIL \"uday\" \"ums.com\")) NIL NIL NIL \"<m1@cms.com>\")";
+  const std::string fast =
+      "FLAGS (\\Recent) INTERNALDATE \"01-Jan-1970 00:01:40 +0000\" RFC822.SIZE 91";
+  CHECK(s.say("a3 FETCH 1 ALL\n") ==
+        "* 1 FETCH (" + fast + " " + envelope + ")\r\na3 OK FETCH completed\r\n");
+  CHECK(s.say("a4 FETCH 1 FULL\n") ==
+        "* 1 FETCH (" + fast + " " + envelope +
+            " BODY (\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 7 1))\r\n"
+            "a4 OK FETCH completed\r\n");
+}
+
+TEST_CASE("IMAP server: UID FETCH and UID COPY of absent UIDs, n:* ranges (RFC 3501 6.4.8)",
+          "[imap]") {
+  auto store = make_store(3);
+  Session s(*store);
+  s.say("a1 LOGIN uday secret\na2 CREATE Archive\na3 SELECT INBOX\n");
+  // rfc3501.txt 6.4.8: UIDs not in the mailbox are no error, and "n:*" with n past the last
+  // UID still names the last message, since a range has no order.
+  CHECK(s.say("a4 UID FETCH 7 FLAGS\n") == "a4 OK UID FETCH completed\r\n");
+  CHECK(s.say("a5 UID FETCH 9:* FLAGS\n") ==
+        CRLF("* 3 FETCH (UID 3 FLAGS (\\Recent))\na5 OK UID FETCH completed\n"));
+  // rfc4315.txt 3: COPYUID names the source UIDs and the UIDs they got, in the same order.
+  CHECK(s.say("a6 UID COPY 2:3 Archive\n") ==
+        "a6 OK [COPYUID 2 2:3 1:2] UID COPY completed\r\n");
+  CHECK(s.say("a7 UID COPY 8 Archive\n") == "a7 OK UID COPY completed\r\n");
+  CHECK(s.say("a8 UID COPY 1 Nope\n") == "a8 NO [TRYCREATE] no such mailbox\r\n");
+  CHECK(store->find_account("uday")->folder("Archive")->messages().size() == 2);
+}
+
+TEST_CASE("IMAP server: MOVE by sequence number (RFC 6851 3.1, 4.3)", "[imap]") {
+  auto store = make_store(3);
+  Session s(*store);
+  s.say("a1 LOGIN uday secret\na2 CREATE Archive\na3 SELECT INBOX\n");
+  CHECK(s.say("a4 MOVE 2 Archive\n") ==
+        CRLF("* OK [COPYUID 2 2 1] Moved\n* 2 EXPUNGE\na4 OK MOVE completed\n"));
+  CHECK(s.say("a5 FETCH 2 (UID)\n") == CRLF("* 2 FETCH (UID 3)\na5 OK FETCH completed\n"));
+  CHECK(s.say("a6 MOVE 1 Nope\n") == "a6 NO [TRYCREATE] no such mailbox\r\n");
+  CHECK(s.say("a7 MOVE 3 Archive\n") == "a7 BAD invalid message sequence number\r\n");
+  CHECK(inbox(*store).messages().size() == 2);
+
+  // A read-only mailbox cannot lose messages (rfc6851.txt 3.3).
+  Session t(*store);
+  t.say("b1 LOGIN uday secret\nb2 EXAMINE INBOX\n");
+  CHECK(t.say("b3 MOVE 1 Archive\n") == "b3 NO mailbox is read-only\r\n");
+}
+
+TEST_CASE("IMAP server: IDLE pushes other sessions' flag changes and EXPUNGE (RFC 2177 3)",
+          "[imap]") {
+  auto store = make_store(2);
+  Session a(*store), b(*store);
+  a.say("a1 LOGIN uday secret\na2 SELECT INBOX\n");
+  b.say("b1 LOGIN uday secret\nb2 SELECT INBOX\n");
+  CHECK(a.say("a3 IDLE\n") == "+ idling\r\n");
+
+  CHECK(b.say("b3 STORE 2 +FLAGS.SILENT (\\Flagged)\n") == "b3 OK STORE completed\r\n");
+  a.server.poll();
+  CHECK(a.server.take_output() == "* 2 FETCH (FLAGS (\\Flagged \\Recent))\r\n");
+
+  // rfc3501.txt 7.4.1: EXPUNGE may be sent while no FETCH, STORE or SEARCH is in progress,
+  // which is the case in IDLE.
+  b.say("b4 STORE 1 +FLAGS.SILENT (\\Deleted)\nb5 EXPUNGE\n");
+  a.server.poll();
+  CHECK(a.server.take_output() == "* 1 EXPUNGE\r\n");
+  CHECK(a.say("DONE\n") == "a3 OK IDLE terminated\r\n");
+  CHECK(a.say("a4 FETCH 1 (UID)\n") == CRLF("* 1 FETCH (UID 2)\na4 OK FETCH completed\n"));
+}
+
+TEST_CASE("IMAP server: CLOSE after EXAMINE expunges nothing; CHECK; a failed SELECT deselects",
+          "[imap]") {
+  auto store = make_store(1);
+  Session a(*store), b(*store);
+  a.say("a1 LOGIN uday secret\na2 SELECT INBOX\na3 STORE 1 +FLAGS.SILENT (\\Deleted)\n");
+  // rfc3501.txt 6.4.1
+  CHECK(a.say("a4 CHECK\n") == "a4 OK CHECK completed\r\n");
+  b.say("b1 LOGIN uday secret\n");
+  CHECK(b.say("b2 CHECK\n") == "b2 BAD CHECK not allowed in authenticated state\r\n");
+  b.say("b3 EXAMINE INBOX\n");
+  // rfc3501.txt 6.4.2: no expunge when the mailbox was selected read-only.
+  CHECK(b.say("b4 CLOSE\n") == "b4 OK CLOSE completed\r\n");
+  CHECK(inbox(*store).messages().size() == 1);
+  CHECK(b.server.state_name() == "authenticated");
+
+  // rfc3501.txt 6.3.1: a SELECT that fails leaves no mailbox selected.
+  CHECK(a.say("a5 SELECT Nope\n") == "a5 NO no such mailbox\r\n");
+  CHECK(a.server.state_name() == "authenticated");
+  CHECK(a.say("a6 FETCH 1 FLAGS\n") == "a6 BAD FETCH not allowed in authenticated state\r\n");
+  CHECK(inbox(*store).messages().size() == 1);  // leaving by a failed SELECT expunges nothing
+}
+
+TEST_CASE("IMAP server: flag, keyword, address and sent-date search keys (RFC 3501 6.4.4)",
+          "[imap]") {
+  auto store = std::make_unique<MailStore>("ums.com");
+  store->add_account("uday@ums.com", "secret");
+  store->deliver("uday",
+                 "From: a@x.org\r\nCc: carol@ums.com\r\nDate: Mon, 5 Jan 2026 10:00:00 +0000\r\n"
+                 "Subject: one\r\n\r\nx\r\n",
+                 1);
+  store->deliver("uday",
+                 "From: b@x.org\r\nBcc: dave@ums.com\r\nDate: Wed, 7 Jan 2026 10:00:00 +0000\r\n"
+                 "Subject: two\r\n\r\ny\r\n",
+                 2);
+  store->deliver("uday", kMessage, 3);
+  Session s(*store);
+  s.say("a1 LOGIN uday secret\na2 SELECT INBOX\n");
+  s.say("a3 STORE 1 +FLAGS.SILENT (\\Answered \\Flagged)\n"
+        "a4 STORE 2 +FLAGS.SILENT (\\Deleted $Work)\na5 STORE 3 +FLAGS.SILENT (\\Draft)\n");
+  auto search = [&](const std::string& criteria) { return s.say("t SEARCH " + criteria + "\n"); };
+  auto found = [](const std::string& numbers) {
+    return "* SEARCH" + numbers + "\r\nt OK SEARCH completed\r\n";
+  };
+  CHECK(search("ANSWERED") == found(" 1"));
+  CHECK(search("UNANSWERED") == found(" 2 3"));
+  CHECK(search("FLAGGED") == found(" 1"));
+  CHECK(search("UNFLAGGED") == found(" 2 3"));
+  CHECK(search("DELETED") == found(" 2"));
+  CHECK(search("UNDELETED") == found(" 1 3"));
+  CHECK(search("DRAFT") == found(" 3"));
+  CHECK(search("UNDRAFT") == found(" 1 2"));
+  CHECK(search("KEYWORD $Work") == found(" 2"));
+  CHECK(search("UNKEYWORD $Work") == found(" 1 3"));
+  CHECK(search("CC carol") == found(" 1"));
+  CHECK(search("BCC DAVE@UMS.COM") == found(" 2"));
+  CHECK(search("SENTBEFORE 6-Jan-2026") == found(" 1"));
+  CHECK(search("SENTSINCE 6-Jan-2026") == found(" 2"));  // no Date: never matches
+  CHECK(search("RECENT") == found(" 1 2 3"));
+  CHECK(search("OLD") == found(""));
+  CHECK(search("SMALLER 1000 UID 2:*") == found(" 2 3"));
+  CHECK(s.say("t UID SEARCH DELETED\n") == CRLF("* SEARCH 2\nt OK UID SEARCH completed\n"));
+}

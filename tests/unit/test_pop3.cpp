@@ -468,3 +468,77 @@ TEST_CASE("POP3 server: the snapshot at login fixes message numbers (RFC 1939 se
         "+OK 1 93\r\n-ERR no such message, only 1 message in maildrop\r\n"
         "+OK mail.ums.com POP3 server signing off (2 messages left)\r\n");
 }
+
+TEST_CASE("POP3 server: exact replies at the edges of TRANSACTION (RFC 1939 sections 5, 7)",
+          "[pop3]") {
+  auto store = make_store(2);
+  std::string out = serve(*store, kLogin +
+                                      "TOP 1 0\r\nDELE 2\r\nLIST 2\r\nUIDL 2\r\nTOP 2 1\r\n"
+                                      "DELE 0\r\nDELE 3\r\nLIST\r\nUIDL\r\nSTAT x\r\nNOOP x\r\n"
+                                      "RSET x\r\nTOP 1 -1\r\nLIST 1 2\r\n");
+  CHECK(out == kGreeting +
+                   "+OK uday@ums.com is a valid mailbox\r\n"
+                   "+OK maildrop has 2 messages (186 octets)\r\n"
+                   // rfc1939.txt 7 TOP: the header, the blank line, then n body lines.
+                   "+OK top of message follows\r\n"
+                   "From: rav@cms.com\r\nSubject: hi\r\nMessage-ID: <m1@cms.com>\r\n\r\n.\r\n"
+                   "+OK message 2 deleted\r\n"
+                   // rfc1939.txt 5: a message marked as deleted may not be referred to.
+                   "-ERR message 2 already deleted\r\n"
+                   "-ERR message 2 already deleted\r\n"
+                   "-ERR message 2 already deleted\r\n"
+                   "-ERR no such message, only 2 messages in maildrop\r\n"
+                   "-ERR no such message, only 2 messages in maildrop\r\n"
+                   // rfc1939.txt 5 LIST and 7 UIDL: deleted messages are not listed.
+                   "+OK 1 message (93 octets)\r\n1 93\r\n.\r\n"
+                   "+OK unique-id listing follows\r\n1 1.1\r\n.\r\n"
+                   "-ERR STAT takes no argument\r\n"
+                   "-ERR NOOP takes no argument\r\n"
+                   "-ERR RSET takes no argument\r\n"
+                   "-ERR usage: TOP msg n\r\n"
+                   "-ERR message number required\r\n");
+}
+
+TEST_CASE("POP3 server: every TRANSACTION command gets -ERR in AUTHORIZATION (RFC 1939 4)",
+          "[pop3]") {
+  auto store = make_store();
+  std::string out = serve(
+      *store, "LIST\r\nUIDL\r\nTOP 1 1\r\nDELE 1\r\nNOOP\r\nRSET\r\nstat\r\nUSER uday\r\nRETR 1\r\n");
+  std::string refused;
+  for (int i = 0; i < 7; ++i) refused += "-ERR command not valid in AUTHORIZATION state\r\n";
+  CHECK(out == kGreeting + refused + "+OK uday is a valid mailbox\r\n" +
+                   "-ERR command not valid in AUTHORIZATION state\r\n");
+}
+
+TEST_CASE("POP3 server: an empty maildrop gives empty multi-line listings (RFC 1939 5)",
+          "[pop3]") {
+  auto store = make_store(0);
+  CHECK(serve(*store, kLogin + "STAT\r\nLIST\r\nUIDL\r\nRETR 1\r\nQUIT\r\n") ==
+        kGreeting +
+            "+OK uday@ums.com is a valid mailbox\r\n"
+            "+OK maildrop has 0 messages (0 octets)\r\n"
+            "+OK 0 0\r\n"
+            "+OK 0 messages (0 octets)\r\n.\r\n"
+            "+OK unique-id listing follows\r\n.\r\n"
+            "-ERR no such message, only 0 messages in maildrop\r\n"
+            "+OK mail.ums.com POP3 server signing off (maildrop empty)\r\n");
+}
+
+TEST_CASE("POP3 server: DELE is invisible to other sessions until UPDATE (RFC 1939 6)",
+          "[pop3]") {
+  auto store = make_store(1);
+  pop3::ServerSession a({"mail.ums.com"}, *store), b({"mail.ums.com"}, *store);
+  a.receive(kLogin + "DELE 1\r\n");
+  CHECK(a.take_output() == kGreeting + kLoginReplies + "+OK message 1 deleted\r\n");
+  b.receive(kLogin);
+  CHECK(b.take_output() == kGreeting + kLoginReplies);  // still there: not yet UPDATE
+
+  a.receive("QUIT\r\n");
+  CHECK(a.take_output() == "+OK mail.ums.com POP3 server signing off (maildrop empty)\r\n");
+  CHECK(store->find_account("uday")->inbox().messages().empty());
+  // b's numbering stays as at its login; the message itself is gone.
+  b.receive("LIST\r\nRETR 1\r\n");
+  CHECK(b.take_output() ==
+        "+OK 1 message (93 octets)\r\n1 93\r\n.\r\n"
+        "-ERR message was removed from the maildrop\r\n");
+}

@@ -1193,3 +1193,81 @@ TEST_CASE("Engine contract: the server's transition table names every state chan
   CHECK_FALSE(has(ServerState::waiting_for_rcpt, "AUTH", ServerState::waiting_for_mail));
   for (const auto& row : table) CHECK(to_string(row.from) != "?");
 }
+
+TEST_CASE("RFC 5321 4.1.1.5 RSET aborts the open transaction and keeps the session", "[smtp]") {
+  FakeBackend backend;
+  ServerSession server(relay_config(), backend);
+  server.take_output();
+  say(server, "EHLO mx.cms.com\r\nMAIL FROM:<rav@cms.com>\r\nRCPT TO:<bob@ums.com>\r\n");
+  CHECK(server.state_name() == "waiting_for_rcpt_or_data");
+  // rfc5321.txt 4.1.1.5: sender, recipients and data are discarded; EHLO is not.
+  CHECK(say(server, "RSET\r\n") == "250 2.0.0 OK\r\n");
+  CHECK(server.state_name() == "waiting_for_mail");
+  CHECK(say(server, "DATA\r\n") == "503 5.5.1 Bad sequence of commands\r\n");
+  CHECK(say(server, "RCPT TO:<bob@ums.com>\r\n") == "503 5.5.1 Bad sequence of commands\r\n");
+  CHECK(say(server, "MAIL FROM:<carol@ums.com>\r\nRCPT TO:<carol@ums.com>\r\nDATA\r\nx\r\n.\r\n") ==
+        "250 2.1.0 Sender <carol@ums.com> OK\r\n"
+        "250 2.1.5 Recipient <carol@ums.com> OK\r\n"
+        "354 Start mail input; end with <CRLF>.<CRLF>\r\n"
+        "250 2.0.0 Ok: queued as Q1\r\n");
+  REQUIRE(backend.accepted.size() == 1);
+  CHECK(backend.accepted[0].mail_from == "carol@ums.com");
+  CHECK(backend.accepted[0].recipients == std::vector<std::string>{"carol@ums.com"});
+  CHECK(backend.accepted[0].helo == "mx.cms.com");
+}
+
+TEST_CASE("RFC 5321 4.1.1.8 HELP takes an optional argument and lists what is offered",
+          "[smtp]") {
+  FakeBackend backend;
+  ServerConfig config = submission_config();
+  config.tls_available = true;
+  ServerSession server(config, backend);
+  server.take_output();
+  const std::string help =
+      "214-2.0.0 mailsim SMTP server (RFC 5321)\r\n"
+      "214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP AUTH STARTTLS\r\n";
+  CHECK(say(server, "HELP\r\n") == help);
+  CHECK(say(server, "help MAIL\r\n") == help);
+  CHECK(server.state_name() == "waiting_for_helo");  // HELP changes nothing
+
+  FakeBackend backend2;
+  ServerConfig bare = relay_config();
+  bare.auth_enabled = false;
+  ServerSession plain(bare, backend2);
+  plain.take_output();
+  CHECK(say(plain, "HELP\r\n") ==
+        "214-2.0.0 mailsim SMTP server (RFC 5321)\r\n"
+        "214 2.0.0 Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT VRFY HELP\r\n");
+  CHECK(say(plain, "AUTH PLAIN\r\n") == "502 5.5.1 Command not implemented\r\n");
+  CHECK(say(plain, "STARTTLS\r\n") == "502 5.5.1 Command not implemented\r\n");
+}
+
+TEST_CASE("RFC 5321 2.3.8 a bare CR does not end a command line either", "[smtp]") {
+  FakeBackend backend;
+  ServerSession server(relay_config(), backend);
+  server.take_output();
+  // One line "QUIT\rNOOP": an unknown verb, and above all no QUIT.
+  CHECK(say(server, "QUIT\rNOOP\r\n") == "500 5.5.1 Syntax error, command unrecognized\r\n");
+  // One line "NOOP x\rQUIT": a NOOP whose argument is ignored (rfc5321.txt 4.1.1.9).
+  CHECK(say(server, "NOOP x\rQUIT\r\n") == "250 2.0.0 OK\r\n");
+  CHECK_FALSE(server.closed());
+}
+
+TEST_CASE("RFC 6152 3 8-bit octets sent with BODY=8BITMIME arrive unchanged", "[smtp]") {
+  FakeBackend backend;
+  ServerSession server(relay_config(), backend);
+  server.take_output();
+  const std::string message =
+      "Subject: caf\xc3\xa9\r\nContent-Type: text/plain; charset=utf-8\r\n"
+      "Content-Transfer-Encoding: 8bit\r\n\r\n\xe2\x82\xac 5\r\n\xff\x80\r\n";
+  CHECK(say(server, "EHLO mx.cms.com\r\nMAIL FROM:<rav@cms.com> BODY=8BITMIME\r\n"
+                    "RCPT TO:<bob@ums.com>\r\nDATA\r\n" +
+                        message + ".\r\n") ==
+        ehlo_reply +
+            "250 2.1.0 Sender <rav@cms.com> OK\r\n"
+            "250 2.1.5 Recipient <bob@ums.com> OK\r\n"
+            "354 Start mail input; end with <CRLF>.<CRLF>\r\n"
+            "250 2.0.0 Ok: queued as Q1\r\n");
+  REQUIRE(backend.accepted.size() == 1);
+  CHECK(backend.accepted[0].message == message);
+}
