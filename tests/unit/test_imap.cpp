@@ -793,7 +793,8 @@ TEST_CASE("IMAP server: MOVE by sequence number (RFC 6851 3.1, 4.3)", "[imap]") 
   CHECK(s.say("a7 MOVE 3 Archive\n") == "a7 BAD invalid message sequence number\r\n");
   CHECK(inbox(*store).messages().size() == 2);
 
-  // A read-only mailbox cannot lose messages (rfc6851.txt 3.3).
+  // rfc6851.txt 3.3: MOVE is COPY, STORE \Deleted and UID EXPUNGE in one; a read-only
+  // mailbox allows none of the last two.
   Session t(*store);
   t.say("b1 LOGIN uday secret\nb2 EXAMINE INBOX\n");
   CHECK(t.say("b3 MOVE 1 Archive\n") == "b3 NO mailbox is read-only\r\n");
