@@ -567,6 +567,12 @@ void Framer::complete() {
 // ---------------------------------------------------------------------------------------------
 // Requests.
 
+// rfc9110 10.1.1: "Expect: 100-continue" counts in HTTP/1.1 only; an HTTP/1.0 one is ignored.
+static bool expects_continue(const Request& request) {
+  auto expect = find_header(request.headers, "Expect");
+  return request.version == "HTTP/1.1" && expect && iequals(*expect, "100-continue");
+}
+
 RequestParser::RequestParser(ParserLimits limits) : Framer(limits, true) {}
 
 std::optional<Request> RequestParser::next() {
@@ -627,6 +633,7 @@ bool RequestParser::on_head(Headers fields, Body& body, std::size_t& length) {
       return fail(400, "chunked applied twice");
     if (codings.size() > 1) return fail(501, "unsupported transfer coding");
     body = Body::chunked;
+    continue_wanted_ = expects_continue(current_);
     return true;
   }
   if (cl) {
@@ -635,6 +642,7 @@ bool RequestParser::on_head(Headers fields, Body& body, std::size_t& length) {
       return fail(413, "body too large");
     body = Body::length;
     length = static_cast<std::size_t>(*cl);
+    continue_wanted_ = length > 0 && expects_continue(current_);
     return true;
   }
   body = Body::none;  // rfc9112.txt 6.3 rule 7
@@ -642,6 +650,7 @@ bool RequestParser::on_head(Headers fields, Body& body, std::size_t& length) {
 }
 
 void RequestParser::on_message(std::string body) {
+  continue_wanted_ = false;  // the whole body is here: no 100 needed any more
   current_.body = std::move(body);
   ready_.push_back(std::move(current_));
   current_ = Request{};

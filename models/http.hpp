@@ -98,7 +98,8 @@ struct ParserLimits {
 // framing, so the only safe answer is an error response and a close (2.2, 6.3 rule 5).
 //
 // Left out: transfer codings other than chunked (a request with one gets 501), obs-fold
-// unfolding, and interim 1xx responses are handed out like final ones.
+// unfolding, and interim 1xx responses are handed out like final ones (our clients never send
+// "Expect: 100-continue", so they never get one).
 namespace detail {
 
 class Framer {
@@ -171,6 +172,10 @@ class RequestParser : private detail::Framer {
 
   void feed(std::string_view bytes) { feed_bytes(bytes); }
   std::optional<Request> next();  // the oldest complete request, if any
+  // True once per request when an HTTP/1.1 request with a body said "Expect: 100-continue"
+  // and its body has not all arrived yet: the server should send "100 Continue" now
+  // (rfc9110 10.1.1; a body already received needs none).
+  bool take_continue() { return std::exchange(continue_wanted_, false); }
   using Framer::error;
   using Framer::error_status;  // the status to answer a failure with: 400, 413, 414, 431, ...
   using Framer::failed;
@@ -183,6 +188,7 @@ class RequestParser : private detail::Framer {
 
   Request current_;
   std::deque<Request> ready_;
+  bool continue_wanted_ = false;
 };
 
 class ResponseParser : private detail::Framer {

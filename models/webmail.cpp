@@ -186,6 +186,9 @@ void ServerSession::receive(std::string_view bytes) {
     if (!request) break;
     handle(*request);
   }
+  // rfc9110 10.1.1: a client waiting to send its body hears "go ahead" before any final status.
+  if (!closed_ && !parser_.failed() && parser_.take_continue())
+    output_ += "HTTP/1.1 100 Continue\r\n\r\n";
   if (closed_ || !parser_.failed()) return;
 
   // rfc9112.txt 2.2: a request that breaks the grammar gets 400 (or a more precise code) and

@@ -133,7 +133,9 @@ struct ServerEvent {
 // keep-alive, or the framing breaks (the reply is 400, 413, 414, 431, 501 or 505 with
 // "Connection: close", and nothing after it is read, 9.6). Responses carry Content-Type and
 // Content-Length, a Date only if the config gives one, and JSON from nlohmann's dump() without
-// indentation, so traces are byte-identical from run to run.
+// indentation, so traces are byte-identical from run to run. A request that says
+// "Expect: 100-continue" and whose body has not arrived yet gets "HTTP/1.1 100 Continue" first
+// (real clients such as curl wait for it before sending a large body).
 //
 // Left out: TLS, caching headers, CSRF tokens, session expiry, HEAD and OPTIONS.
 class ServerSession {

@@ -416,3 +416,36 @@ TEST_CASE("rfc9110 15: reason phrases", "[http]") {
   CHECK(reason_phrase(306).empty());  // rfc9110 15.4.7: unused
   CHECK(reason_phrase(418).empty());  // rfc9110 15.5.19: unused
 }
+
+TEST_CASE("rfc9110 10.1.1: a request expecting 100-continue is flagged until its body arrives",
+          "[http]") {
+  const std::string head =
+      "POST /api/send HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\nContent-Length: 5\r\n\r\n";
+  RequestParser waiting;
+  waiting.feed(head);
+  CHECK(waiting.take_continue());
+  CHECK_FALSE(waiting.take_continue());  // once per request
+  waiting.feed("hello");
+  CHECK_FALSE(waiting.take_continue());
+  REQUIRE(waiting.next());
+
+  RequestParser whole;  // the body came with the head: nothing to wait for
+  whole.feed(head + "hello");
+  CHECK_FALSE(whole.take_continue());
+
+  RequestParser chunked;
+  chunked.feed("POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n"
+               "Transfer-Encoding: chunked\r\n\r\n5\r\nhel");
+  CHECK(chunked.take_continue());
+
+  // No body, or HTTP/1.0 (whose expectation must be ignored), or another expectation.
+  for (const char* request :
+       {"POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 0\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n",
+        "POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: a\r\nExpect: 200-ok\r\nContent-Length: 5\r\n\r\n"}) {
+    RequestParser parser;
+    parser.feed(request);
+    CHECK_FALSE(parser.take_continue());
+  }
+}

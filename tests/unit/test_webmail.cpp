@@ -906,3 +906,25 @@ TEST_CASE("webmail: folder names are percent-encoded path segments", "[webmail]"
   LoggedIn s;
   CHECK(s.ask(get("/api/folders/%49NBOX/messages")).rfind("HTTP/1.1 200 OK", 0) == 0);
 }
+
+TEST_CASE("rfc9110 10.1.1: 100 Continue before the body a client holds back", "[webmail]") {
+  const std::string body = "{\"to\":[\"rav@cms.com\"],\"subject\":\"Hi\",\"body\":\"Hello Rav\"}";
+  const std::string head =
+      "POST /api/send HTTP/1.1\r\nHost: ums.com\r\nCookie: session=s1\r\n"
+      "Content-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: 56\r\n\r\n";
+  const std::string accepted = json_response(202, "Accepted",
+                                             "{\"queued\":\"Q1\",\"message_id\":\"<1@ums.com>\"}");
+  LoggedIn s;
+  CHECK(s.ask(head) == "HTTP/1.1 100 Continue\r\n\r\n");
+  CHECK(s.ask(body.substr(0, 10)) == "");
+  CHECK(s.ask(body.substr(10)) == accepted);
+
+  // The body sent at once needs no interim response (rfc9110 10.1.1 lets the server omit it).
+  LoggedIn t;
+  CHECK(t.ask(head + body) == accepted);
+  // A pipelined request is answered before the 100 for the next one.
+  LoggedIn u;
+  CHECK(u.ask(get("/api/nothing") + head) ==
+        json_response(404, "Not Found", "{\"error\":\"not found\"}") +
+            "HTTP/1.1 100 Continue\r\n\r\n");
+}
