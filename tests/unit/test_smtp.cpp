@@ -1271,3 +1271,29 @@ TEST_CASE("RFC 6152 3 8-bit octets sent with BODY=8BITMIME arrive unchanged", "[
   REQUIRE(backend.accepted.size() == 1);
   CHECK(backend.accepted[0].message == message);
 }
+
+TEST_CASE("RFC 5321 4.5.3.1.5 reply lines of 512 octets and replies of 100 lines are read",
+          "[smtp]") {
+  // rfc5321.txt 4.5.3.1.5: 512 octets with the CRLF; ClientConfig::max_reply_lines bounds a
+  // multi-line reply, so a server cannot make the client buffer without end.
+  ClientSession longest({"mx.cms.com", std::nullopt}, rav_to_bob("x\r\n"));
+  longest.receive("220 " + std::string(506, 'g') + "\r\n");
+  CHECK(longest.take_output() == "EHLO mx.cms.com\r\n");
+  ClientSession too_long({"mx.cms.com", std::nullopt}, rav_to_bob("x\r\n"));
+  too_long.receive("220 " + std::string(507, 'g') + "\r\n");
+  CHECK(too_long.closed());
+  REQUIRE(too_long.failure());
+  CHECK(too_long.failure()->to_bytes() == "451 4.5.0 Malformed reply from server\r\n");
+
+  std::string hundred;
+  for (int i = 0; i < 99; ++i) hundred += "220-line\r\n";
+  ClientSession many({"mx.cms.com", std::nullopt}, rav_to_bob("x\r\n"));
+  many.receive(hundred + "220 last\r\n");
+  CHECK(many.take_output() == "EHLO mx.cms.com\r\n");
+  ClientSession too_many({"mx.cms.com", std::nullopt}, rav_to_bob("x\r\n"));
+  too_many.receive(hundred + "220-one more\r\n220 last\r\n");
+  CHECK(too_many.take_output() == "");
+  CHECK(too_many.closed());
+  REQUIRE(too_many.failure());
+  CHECK(too_many.failure()->to_bytes() == "451 4.5.0 Malformed reply from server\r\n");
+}
