@@ -779,7 +779,10 @@ TEST_CASE("IMAP server: UID FETCH and UID COPY of absent UIDs, n:* ranges (RFC 3
         "a6 OK [COPYUID 2 2:3 1:2] UID COPY completed\r\n");
   CHECK(s.say("a7 UID COPY 8 Archive\n") == "a7 OK UID COPY completed\r\n");
   CHECK(s.say("a8 UID COPY 1 Nope\n") == "a8 NO [TRYCREATE] no such mailbox\r\n");
-  CHECK(store->find_account("uday")->folder("Archive")->messages().size() == 2);
+  const auto& archived = store->find_account("uday")->folder("Archive")->messages();
+  REQUIRE(archived.size() == 2);
+  CHECK(archived[0].internal_date == 101.0);  // rfc3501.txt 6.4.7: the date goes with the copy
+  CHECK(archived[1].internal_date == 102.0);
 }
 
 TEST_CASE("IMAP server: MOVE by sequence number (RFC 6851 3.1, 4.3)", "[imap]") {
@@ -882,4 +885,30 @@ TEST_CASE("IMAP server: flag, keyword, address and sent-date search keys (RFC 35
   CHECK(search("OLD") == found(""));
   CHECK(search("SMALLER 1000 UID 2:*") == found(" 2 3"));
   CHECK(s.say("t UID SEARCH DELETED\n") == CRLF("* SEARCH 2\nt OK UID SEARCH completed\n"));
+}
+
+TEST_CASE("IMAP server: \\Recent is the server's; STORE and APPEND ignore it (RFC 3501 2.3.2)",
+          "[imap]") {
+  auto store = make_store(1);
+  Session s(*store);
+  s.say("a1 LOGIN uday secret\na2 SELECT INBOX\n");
+  CHECK(s.say("a3 STORE 1 FLAGS (\\Recent \\Seen)\n") ==
+        CRLF("* 1 FETCH (FLAGS (\\Recent \\Seen))\na3 OK STORE completed\n"));
+  CHECK(s.say("a4 STORE 1 -FLAGS (\\Recent)\n") ==
+        CRLF("* 1 FETCH (FLAGS (\\Recent \\Seen))\na4 OK STORE completed\n"));
+  CHECK(inbox(*store).messages()[0].flags == std::set<std::string>{"\\Seen"});
+  CHECK(s.say("a5 APPEND INBOX (\\Recent) {1}\n") == "+ Ready for literal data\r\n");
+  s.say("x\n");
+  CHECK(inbox(*store).messages()[1].flags.empty());
+}
+
+TEST_CASE("IMAP server: AUTHENTICATE and STARTTLS are refused with NO (RFC 3501 6.2.1, 6.2.2)",
+          "[imap]") {
+  auto store = make_store();
+  Session s(*store);
+  CHECK(s.say("a1 AUTHENTICATE PLAIN\na2 STARTTLS\n") ==
+        CRLF("a1 NO no SASL mechanisms are offered; use LOGIN\na2 NO TLS is not simulated\n"));
+  CHECK(s.server.state_name() == "not_authenticated");
+  s.say("a3 LOGIN uday secret\n");
+  CHECK(s.say("a4 STARTTLS\n") == "a4 BAD STARTTLS not allowed in authenticated state\r\n");
 }

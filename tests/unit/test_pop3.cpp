@@ -189,9 +189,10 @@ TEST_CASE("POP3 server: bad logins (RFC 1939 section 7, USER and PASS)", "[pop3]
   pop3::ServerSession server({"mail.ums.com"}, *store);
   server.take_output();
   server.receive(
-      "USER rav\r\nUSER uday\r\nPASS wrong\r\nPASS secret\r\nUSER uday\r\n"
+      "USER\r\nUSER rav\r\nUSER uday\r\nPASS wrong\r\nPASS secret\r\nUSER uday\r\n"
       "PASS secret with spaces\r\n");
   CHECK(server.take_output() ==
+        "-ERR USER needs a mailbox name\r\n"
         "-ERR never heard of mailbox rav\r\n"
         "+OK uday is a valid mailbox\r\n"
         "-ERR invalid password\r\n"
