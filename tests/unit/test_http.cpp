@@ -434,8 +434,9 @@ TEST_CASE("rfc9110 10.1.1: a request expecting 100-continue is flagged until its
   CHECK_FALSE(whole.take_continue());
 
   RequestParser chunked;
-  chunked.feed("POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n"
-               "Transfer-Encoding: chunked\r\n\r\n5\r\nhel");
+  chunked.feed(
+      "POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n5\r\nhel");
   CHECK(chunked.take_continue());
 
   // No body, or HTTP/1.0 (whose expectation must be ignored), or another expectation.

@@ -741,8 +741,9 @@ TEST_CASE("IMAP server: BODY[HEADER], BODY.PEEK[HEADER] and the RFC822 items (RF
   CHECK(s.say("a6 FETCH 2 RFC822.TEXT\n") ==
         CRLF("* 2 FETCH (RFC822.TEXT {7}\nhello\n FLAGS (\\Recent \\Seen))\n"
              "a6 OK FETCH completed\n"));
-  CHECK(s.say("a7 FETCH 3 (FLAGS RFC822)\n") == "* 3 FETCH (FLAGS (\\Recent \\Seen) RFC822 {91}\r\n" +
-                                                    kMessage + ")\r\na7 OK FETCH completed\r\n");
+  CHECK(s.say("a7 FETCH 3 (FLAGS RFC822)\n") ==
+        "* 3 FETCH (FLAGS (\\Recent \\Seen) RFC822 {91}\r\n" + kMessage +
+            ")\r\na7 OK FETCH completed\r\n");
   CHECK(inbox(*store).unseen_count() == 0);
 }
 
@@ -775,8 +776,7 @@ TEST_CASE("IMAP server: UID FETCH and UID COPY of absent UIDs, n:* ranges (RFC 3
   CHECK(s.say("a5 UID FETCH 9:* FLAGS\n") ==
         CRLF("* 3 FETCH (UID 3 FLAGS (\\Recent))\na5 OK UID FETCH completed\n"));
   // rfc4315.txt 3: COPYUID names the source UIDs and the UIDs they got, in the same order.
-  CHECK(s.say("a6 UID COPY 2:3 Archive\n") ==
-        "a6 OK [COPYUID 2 2:3 1:2] UID COPY completed\r\n");
+  CHECK(s.say("a6 UID COPY 2:3 Archive\n") == "a6 OK [COPYUID 2 2:3 1:2] UID COPY completed\r\n");
   CHECK(s.say("a7 UID COPY 8 Archive\n") == "a7 OK UID COPY completed\r\n");
   CHECK(s.say("a8 UID COPY 1 Nope\n") == "a8 NO [TRYCREATE] no such mailbox\r\n");
   const auto& archived = store->find_account("uday")->folder("Archive")->messages();
@@ -861,8 +861,9 @@ TEST_CASE("IMAP server: flag, keyword, address and sent-date search keys (RFC 35
   store->deliver("uday", kMessage, 3);
   Session s(*store);
   s.say("a1 LOGIN uday secret\na2 SELECT INBOX\n");
-  s.say("a3 STORE 1 +FLAGS.SILENT (\\Answered \\Flagged)\n"
-        "a4 STORE 2 +FLAGS.SILENT (\\Deleted $Work)\na5 STORE 3 +FLAGS.SILENT (\\Draft)\n");
+  s.say(
+      "a3 STORE 1 +FLAGS.SILENT (\\Answered \\Flagged)\n"
+      "a4 STORE 2 +FLAGS.SILENT (\\Deleted $Work)\na5 STORE 3 +FLAGS.SILENT (\\Draft)\n");
   auto search = [&](const std::string& criteria) { return s.say("t SEARCH " + criteria + "\n"); };
   auto found = [](const std::string& numbers) {
     return "* SEARCH" + numbers + "\r\nt OK SEARCH completed\r\n";

@@ -503,16 +503,16 @@ TEST_CASE("POP3 server: exact replies at the edges of TRANSACTION (RFC 1939 sect
 TEST_CASE("POP3 server: every TRANSACTION command gets -ERR in AUTHORIZATION (RFC 1939 4)",
           "[pop3]") {
   auto store = make_store();
-  std::string out = serve(
-      *store, "LIST\r\nUIDL\r\nTOP 1 1\r\nDELE 1\r\nNOOP\r\nRSET\r\nstat\r\nUSER uday\r\nRETR 1\r\n");
+  std::string out =
+      serve(*store,
+            "LIST\r\nUIDL\r\nTOP 1 1\r\nDELE 1\r\nNOOP\r\nRSET\r\nstat\r\nUSER uday\r\nRETR 1\r\n");
   std::string refused;
   for (int i = 0; i < 7; ++i) refused += "-ERR command not valid in AUTHORIZATION state\r\n";
   CHECK(out == kGreeting + refused + "+OK uday is a valid mailbox\r\n" +
                    "-ERR command not valid in AUTHORIZATION state\r\n");
 }
 
-TEST_CASE("POP3 server: an empty maildrop gives empty multi-line listings (RFC 1939 5)",
-          "[pop3]") {
+TEST_CASE("POP3 server: an empty maildrop gives empty multi-line listings (RFC 1939 5)", "[pop3]") {
   auto store = make_store(0);
   CHECK(serve(*store, kLogin + "STAT\r\nLIST\r\nUIDL\r\nRETR 1\r\nQUIT\r\n") ==
         kGreeting +
@@ -525,8 +525,7 @@ TEST_CASE("POP3 server: an empty maildrop gives empty multi-line listings (RFC 1
             "+OK mail.ums.com POP3 server signing off (maildrop empty)\r\n");
 }
 
-TEST_CASE("POP3 server: DELE is invisible to other sessions until UPDATE (RFC 1939 6)",
-          "[pop3]") {
+TEST_CASE("POP3 server: DELE is invisible to other sessions until UPDATE (RFC 1939 6)", "[pop3]") {
   auto store = make_store(1);
   pop3::ServerSession a({"mail.ums.com"}, *store), b({"mail.ums.com"}, *store);
   a.receive(kLogin + "DELE 1\r\n");

@@ -1216,8 +1216,7 @@ TEST_CASE("RFC 5321 4.1.1.5 RSET aborts the open transaction and keeps the sessi
   CHECK(backend.accepted[0].helo == "mx.cms.com");
 }
 
-TEST_CASE("RFC 5321 4.1.1.8 HELP takes an optional argument and lists what is offered",
-          "[smtp]") {
+TEST_CASE("RFC 5321 4.1.1.8 HELP takes an optional argument and lists what is offered", "[smtp]") {
   FakeBackend backend;
   ServerConfig config = submission_config();
   config.tls_available = true;
@@ -1260,14 +1259,14 @@ TEST_CASE("RFC 6152 3 8-bit octets sent with BODY=8BITMIME arrive unchanged", "[
   const std::string message =
       "Subject: caf\xc3\xa9\r\nContent-Type: text/plain; charset=utf-8\r\n"
       "Content-Transfer-Encoding: 8bit\r\n\r\n\xe2\x82\xac 5\r\n\xff\x80\r\n";
-  CHECK(say(server, "EHLO mx.cms.com\r\nMAIL FROM:<rav@cms.com> BODY=8BITMIME\r\n"
-                    "RCPT TO:<bob@ums.com>\r\nDATA\r\n" +
-                        message + ".\r\n") ==
-        ehlo_reply +
-            "250 2.1.0 Sender <rav@cms.com> OK\r\n"
-            "250 2.1.5 Recipient <bob@ums.com> OK\r\n"
-            "354 Start mail input; end with <CRLF>.<CRLF>\r\n"
-            "250 2.0.0 Ok: queued as Q1\r\n");
+  CHECK(say(server,
+            "EHLO mx.cms.com\r\nMAIL FROM:<rav@cms.com> BODY=8BITMIME\r\n"
+            "RCPT TO:<bob@ums.com>\r\nDATA\r\n" +
+                message + ".\r\n") == ehlo_reply +
+                                          "250 2.1.0 Sender <rav@cms.com> OK\r\n"
+                                          "250 2.1.5 Recipient <bob@ums.com> OK\r\n"
+                                          "354 Start mail input; end with <CRLF>.<CRLF>\r\n"
+                                          "250 2.0.0 Ok: queued as Q1\r\n");
   REQUIRE(backend.accepted.size() == 1);
   CHECK(backend.accepted[0].message == message);
 }

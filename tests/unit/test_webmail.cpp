@@ -912,8 +912,8 @@ TEST_CASE("rfc9110 10.1.1: 100 Continue before the body a client holds back", "[
   const std::string head =
       "POST /api/send HTTP/1.1\r\nHost: ums.com\r\nCookie: session=s1\r\n"
       "Content-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: 56\r\n\r\n";
-  const std::string accepted = json_response(202, "Accepted",
-                                             "{\"queued\":\"Q1\",\"message_id\":\"<1@ums.com>\"}");
+  const std::string accepted =
+      json_response(202, "Accepted", "{\"queued\":\"Q1\",\"message_id\":\"<1@ums.com>\"}");
   LoggedIn s;
   CHECK(s.ask(head) == "HTTP/1.1 100 Continue\r\n\r\n");
   CHECK(s.ask(body.substr(0, 10)) == "");
