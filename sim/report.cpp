@@ -94,6 +94,23 @@ std::string duration(double from, double to)
   return fmt::format("{:.1f} s ({:.1f} min)", d, d / 60);
 }
 
+// Things going wrong: what the queue managers did with one email, when its
+// first attempt did not simply go through (deferrals, retries, bounces).
+void write_queue_history(std::ostream& out, const Timeline& t)
+{
+  if (t.queue_notes.empty())
+    return;
+  out << "  what the queues did (RFC 5321 4.5.4: a temporary failure waits and is retried):\n";
+  for (const auto& line : t.queue_notes)
+    out << "  " << line << "\n";
+  if (t.delivered >= 0 && t.submitted >= 0)
+    out << fmt::format("  queued {} in all before delivery, over {} attempt{} by {}\n",
+                       duration(t.submitted, t.delivered), t.attempts,
+                       t.attempts == 1 ? "" : "s", t.sending_server);
+  else if (t.delivered < 0)
+    out << "  not delivered\n";
+}
+
 }  // namespace
 
 void write_story(std::ostream& out, const World& world)
@@ -190,6 +207,7 @@ void write_summary(std::ostream& out, const World& world)
              " until read",
          t.retrieval_established, t.read,
          t.retrieval_round_trips > 0 ? t.retrieval_round_trips - 1 : 0);
+    write_queue_history(out, t);
   }
   if (world.timelines().empty())
     out << "\nNo email was sent.\n";

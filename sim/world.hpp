@@ -54,6 +54,10 @@ struct Timeline {
   int retrieval_round_trips = 0;
   std::string retrieved_by;      // device host that read it
   std::string retrieval_protocol;
+  // What the queue managers did when delivery did not simply work: one line
+  // per deferral, retry, bounce ("", when the first attempt went through).
+  std::vector<std::string> queue_notes;
+  int attempts = 0;              // delivery attempts by the sending server's qmgr
 };
 
 class World {
@@ -84,6 +88,9 @@ class World {
   Timeline* find_timeline(const std::string& message_id, const std::string& recipient);
   const std::vector<Timeline>& timelines() const { return timelines_; }
 
+  // Whether a server host is off at `now` (the scenario's "down" periods).
+  bool host_down(const std::string& host, double now) const;
+
   // Ports that have a listener ("mail.ums.com:25"); a SYN to any other port gets RST.
   void listen(const std::string& key, const std::string& actor) { listening_[key] = actor; }
   void unlisten(const std::string& key) { listening_.erase(key); }
@@ -107,6 +114,7 @@ class World {
   std::map<std::string, std::uint64_t> message_ids_;
   std::vector<Timeline> timelines_;
   std::map<std::string, std::string> listening_;
+  std::map<std::string, std::vector<scenario::Outage>> outages_;  // by host name
   std::map<std::pair<std::string, std::string>, std::size_t> timeline_index_;
 };
 
