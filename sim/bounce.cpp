@@ -73,6 +73,7 @@ void bounce(const scenario::Provider& provider, const QueuedMessage& message,
     r.status = result.dsn_status;
     r.remote_mta = result.reply.empty() ? "" : result.remote_mta;
     r.diagnostic = result.reply;
+    r.note = result.reply.empty() ? result.diagnostic : "";
     r.last_attempt_unix = n.date_unix;
     n.recipients.push_back(r);
   }
@@ -96,6 +97,10 @@ void bounce(const scenario::Provider& provider, const QueuedMessage& message,
   timeline.submitted = now;
   timeline.sending_server = provider.host;
   timeline.queue_id_out = notice.queue_id;
+  timeline.queue_notes.push_back(fmt::format("{:>12.6f}  {} {}: written by the bounce daemon about "
+                                             "{}, queued with MAIL FROM:<>",
+                                             now, provider.host, notice.queue_id,
+                                             message.queue_id));
   for (const auto& [rcpt, result] : failed)
     world.timeline(message.message_id, rcpt)
         .queue_notes.push_back(fmt::format("{:>12.6f}  {} {}: returned to <{}> as {} {}", now,

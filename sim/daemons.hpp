@@ -59,6 +59,7 @@ struct DeliveryResult {
   std::string dsn_status;  // RFC 3463 code for a DSN: "5.1.1", "4.4.1"
   std::string remote_mta;  // the server that answered, "" when none did
   std::string reply;       // its reply, "550 5.1.1 <x@ums.com> ...", "" when none
+  std::string skipped;     // MX hosts that did not take the connection before this one
 };
 
 // Relays a queued message to the recipients of one domain (runs in the

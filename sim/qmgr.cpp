@@ -166,7 +166,7 @@ class Qmgr {
       const auto& result = results[i];
       trace(message, fmt::format("{}: to=<{}>, delay={:.3f}, status={} ({})", message.queue_id,
                                  rcpt, delay, status_word(result.status), result.diagnostic));
-      if (result.status != DeliveryStatus::sent || job.attempts > 1)
+      if (result.status != DeliveryStatus::sent || job.attempts > 1 || not result.skipped.empty())
         note(message, rcpt, fmt::format("attempt {}: {} ({})", job.attempts,
                                         status_word(result.status), result.diagnostic));
       if (result.status == DeliveryStatus::deferred)

@@ -159,6 +159,7 @@ std::vector<DeliveryResult> relay(const scenario::Provider& from, const QueuedMe
           reply = &answer;
       DeliveryResult result;
       result.remote_mta = target->name;
+      result.skipped = unreachable;
       if (reply == nullptr && engine.succeeded()) {
         result.status = DeliveryStatus::sent;
         result.diagnostic = fmt::format("relay={}[{}]:25, conn={}{}", target->name,

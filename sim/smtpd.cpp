@@ -127,6 +127,9 @@ void smtpd_session(const scenario::Provider& provider, smtp::Service service,
           timeline.receiving_server = provider.host;
           timeline.queue_id_in = queued.queue_id;
           timeline.relay_conn = connection->id;
+        } else if (timeline.next_hop_relayed < 0) {
+          timeline.next_hop_relayed = queued.queued_at;
+          timeline.next_hop_server = provider.host;
         }
       }
       qmgr_enqueue(provider.domain, std::move(queued));

@@ -206,7 +206,7 @@ std::optional<Socket> connect(const HostEntry& from, const std::string& actor, c
       sg4::this_actor::sleep_until(next);
       std::uint64_t seq;
       socket.record("tcp", kTcpControlSegmentBytes, "",
-                    attempt == 0 ? "SYN" : fmt::format("SYN (sent again, {} s without answer)",
+                    attempt == 0 ? "SYN" : fmt::format("SYN (sent again, {:.0f} s without answer)",
                                                        next - c.opened_at),
                     "", &seq);
       next += timeout;

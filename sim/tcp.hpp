@@ -42,7 +42,7 @@ constexpr double kTcpSynTimeout = 1.0;            // RFC 6298 initial RTO, doubl
 constexpr double kTcpConnectTimeout = 30;         // Postfix's smtp_connect_timeout
 
 // Why connect() gave up: RST from a closed port, or no answer at all from a
-// host that is down (SYN sent again after 1, 2, 4, 8 and 16 s, then given up at 30 s).
+// host that is down (SYN sent again 1, 3, 7 and 15 s after the first, given up at 30 s).
 enum class ConnectError { refused, timed_out };
 
 // What the connecting side says about the connection it opens.

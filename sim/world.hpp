@@ -58,6 +58,9 @@ struct Timeline {
   // per deferral, retry, bounce ("", when the first attempt went through).
   std::vector<std::string> queue_notes;
   int attempts = 0;              // delivery attempts by the sending server's qmgr
+  // A backup MX that accepted it first passed it on to this server, at this time.
+  std::string next_hop_server;
+  double next_hop_relayed = -1;
 };
 
 class World {
