@@ -31,8 +31,8 @@ std::string human_part(const Notification& n)
     text += fmt::format("    status {}{}\r\n", r.status, words.empty() ? "" : " (" + words + ")");
     if (not r.remote_mta.empty())
       text += fmt::format("    {} said: {}\r\n", r.remote_mta, r.diagnostic);
-    else if (not r.diagnostic.empty())
-      text += fmt::format("    {}\r\n", r.diagnostic);
+    else if (not r.note.empty())
+      text += fmt::format("    {}\r\n", r.note);
   }
   text += "\r\n"
           "The report below says the same for mail programs (RFC 3464), and\r\n"

@@ -35,6 +35,7 @@ struct RecipientStatus {
   std::string status;              // "5.1.1" (2.3.4, RFC 3463)
   std::string remote_mta;          // host that answered; "" when none did (2.3.5)
   std::string diagnostic;          // its SMTP reply, "550 5.1.1 ..."; "" when none (2.3.6)
+  std::string note;                // for the person when no server answered: what went wrong
   std::int64_t last_attempt_unix = 0;
 };
 
