@@ -52,7 +52,8 @@ check(name, "the bounce is queued with the null reverse-path",
 fetched = [e["payload"] for e in summaries(events, "imap", "mail.cms.com", "MAILER-DAEMON")]
 check(name, "Rav fetches one DSN over IMAP", len(fetched) == 1)
 for line in ["Return-Path: <>\r\n", "report-type=delivery-status",
-             "Content-Type: message/delivery-status\r\n", "Final-Recipient: rfc822; udya@ums.com\r\n",
+             "Content-Type: message/delivery-status\r\n",
+             "Final-Recipient: rfc822; udya@ums.com\r\n",
              "Action: failed\r\n", "Status: 5.1.1\r\n", "Remote-MTA: dns; mail.ums.com\r\n"]:
     check(name, "the DSN has " + line.strip(), len(fetched) == 1 and line in fetched[0])
 check(name, "the letter itself was never delivered", emails["udya@ums.com"][0]["delivered"] is None)
@@ -96,7 +97,8 @@ check(name, "the backup MX accepts the letter within a minute",
 check(name, "and relays it to mail.ums.com once that is back (5 min)",
       any(e["time"] > 300 for e in summaries(events, "smtp", "mail.ums.com", "queued as")))
 uday = emails["uday@ums.com"][0]
-check(name, "delivered to Uday and read", uday["delivered"] is not None and uday["read"] is not None)
+check(name, "delivered to Uday and read",
+      uday["delivered"] is not None and uday["read"] is not None)
 
 # No MX: an empty answer, then the A record of the domain itself.
 name = "no-mx-a-fallback"
