@@ -117,6 +117,11 @@ class Qmgr {
           continue;  // timed out: a deferred job is due
         continue;
       }
+      // A server that is down does nothing: its queue waits for it.
+      if (double back = World::get().back_up_at(provider_.host, now); back > now) {
+        sg4::this_actor::sleep_until(back);
+        continue;
+      }
       Job job = std::move(active_.front());
       active_.pop_front();
       slots_->acquire();

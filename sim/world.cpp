@@ -58,6 +58,18 @@ bool World::host_down(const std::string& host, double now) const
   return false;
 }
 
+double World::back_up_at(const std::string& host, double now) const
+{
+  auto it = outages_.find(host);
+  if (it == outages_.end())
+    return now;
+  double back = now;
+  for (const auto& outage : it->second)  // sorted by start; outages may touch or overlap
+    if (outage.from_s <= back && back < outage.until_s)
+      back = outage.until_s;
+  return back;
+}
+
 World& World::get()
 {
   assert(current != nullptr);

@@ -93,6 +93,8 @@ class World {
 
   // Whether a server host is off at `now` (the scenario's "down" periods).
   bool host_down(const std::string& host, double now) const;
+  // When a host that is down at `now` comes back (`now` if it is up).
+  double back_up_at(const std::string& host, double now) const;
 
   // Ports that have a listener ("mail.ums.com:25"); a SYN to any other port gets RST.
   void listen(const std::string& key, const std::string& actor) { listening_[key] = actor; }
