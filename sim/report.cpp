@@ -340,6 +340,7 @@ nlohmann::json trace_summary(const World& world)
                       {"delivered", t_or_null(t.delivered)},
                       {"retrieval_open", t_or_null(t.retrieval_open)},
                       {"read", t_or_null(t.read)},
+                      {"attempts", t.attempts},
                       {"round_trips",
                        {{"submission", t.submit_round_trips},
                         {"dns", t.dns_round_trips},

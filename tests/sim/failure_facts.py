@@ -71,6 +71,7 @@ check(name, "the retries come 300 s and 600 s after the failures",
 check(name, "no SYN-ACK from mail.ums.com while it is down (12 min)",
       all(e["time"] >= 720 for e in summaries(events, "tcp", "mail.ums.com", "SYN-ACK")))
 uday = emails["uday@ums.com"][0]
+check(name, "the summary counts three attempts", uday["attempts"] == 3)
 check(name, "delivered after the server is back, and read",
       uday["delivered"] is not None and uday["delivered"] > 720 and uday["read"] is not None)
 
