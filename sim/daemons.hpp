@@ -3,6 +3,7 @@
 //   smtpd.cpp        SMTP server: relay (25) and submission (587)
 //   qmgr.cpp         queue manager: active and deferred queues, retry schedule
 //   smtp_relay.cpp   SMTP client: MX lookup, relay to the next hop on port 25
+//   bounce.cpp       delivery status notifications back to the sender (RFC 3464)
 //   local.cpp        local delivery into the recipient's mailbox
 //   pop3d.cpp        POP3 server (110)
 //   imapd.cpp        IMAP server (143)
@@ -51,19 +52,37 @@ void qmgr_enqueue(const std::string& domain, QueuedMessage message);
 // Result of one delivery attempt, as the queue manager sees it.
 enum class DeliveryStatus { sent, deferred, bounced };
 
+// The outcome of one delivery attempt for one recipient.
+struct DeliveryResult {
+  DeliveryStatus status = DeliveryStatus::deferred;
+  std::string diagnostic;  // for the queue log: "host mail.ums.com[...] said: 550 ..."
+  std::string dsn_status;  // RFC 3463 code for a DSN: "5.1.1", "4.4.1"
+  std::string remote_mta;  // the server that answered, "" when none did
+  std::string reply;       // its reply, "550 5.1.1 <x@ums.com> ...", "" when none
+  std::string skipped;     // MX hosts that did not take the connection before this one
+};
+
 // Relays a queued message to the recipients of one domain (runs in the
-// calling actor, on the sending server's host).
-DeliveryStatus relay(const scenario::Provider& from, const QueuedMessage& message,
-                     const std::string& domain, const std::vector<std::string>& recipients,
-                     std::string* diagnostic);
+// calling actor, on the sending server's host); one result per recipient.
+std::vector<DeliveryResult> relay(const scenario::Provider& from, const QueuedMessage& message,
+                                  const std::string& domain,
+                                  const std::vector<std::string>& recipients);
 
 // Stores a queued message in a local recipient's INBOX.
-DeliveryStatus deliver_locally(const scenario::Provider& provider, const QueuedMessage& message,
-                               const std::string& recipient, std::string* diagnostic);
+DeliveryResult deliver_locally(const scenario::Provider& provider, const QueuedMessage& message,
+                               const std::string& recipient);
+
+// Builds the delivery status notification (RFC 3464) for the recipients a
+// message failed for, and queues it to the message's sender with the null
+// reverse-path (bounce.cpp). Nothing for a message that was itself a bounce.
+void bounce(const scenario::Provider& provider, const QueuedMessage& message,
+            const std::vector<std::pair<std::string, DeliveryResult>>& failed);
 
 // Asks the DNS for name/type from `from`, through that host's cache. Counts
-// the round trips it cost in *round_trips.
+// the round trips it cost in *round_trips; *name_error is set when the DNS
+// said the name does not exist (NXDOMAIN).
 std::vector<dns::Record> resolve(const HostEntry& from, const std::string& actor,
-                                 const std::string& name, dns::Type type, int* round_trips);
+                                 const std::string& name, dns::Type type, int* round_trips,
+                                 bool* name_error = nullptr);
 
 }  // namespace mailsim::sim

@@ -15,15 +15,14 @@ namespace sg4 = simgrid::s4u;
 
 namespace mailsim::sim {
 
-DeliveryStatus deliver_locally(const scenario::Provider& provider, const QueuedMessage& message,
-                               const std::string& recipient, std::string* diagnostic)
+DeliveryResult deliver_locally(const scenario::Provider& provider, const QueuedMessage& message,
+                               const std::string& recipient)
 {
   auto& world = World::get();
   auto& store = world.store(provider.domain);
-  if (store.find_account(recipient) == nullptr) {
-    *diagnostic = "5.1.1 unknown user";
-    return DeliveryStatus::bounced;
-  }
+  if (store.find_account(recipient) == nullptr)
+    return {DeliveryStatus::bounced, fmt::format("unknown user: no mailbox for <{}>", recipient),
+            "5.1.1", "", ""};
   sg4::this_actor::execute(world.costs().mailbox_write);
   std::string text = msg::prepend_header(message.envelope.message, "Return-Path",
                                          "<" + message.envelope.mail_from + ">");
@@ -45,8 +44,7 @@ DeliveryStatus deliver_locally(const scenario::Provider& provider, const QueuedM
   timeline.delivered = now;
   if (timeline.receiving_server.empty())
     timeline.receiving_server = provider.host;
-  *diagnostic = fmt::format("delivered to mailbox, UID {}", uid);
-  return DeliveryStatus::sent;
+  return {DeliveryStatus::sent, fmt::format("delivered to mailbox, UID {}", uid), "2.0.0", "", ""};
 }
 
 }  // namespace mailsim::sim

@@ -94,6 +94,23 @@ std::string duration(double from, double to)
   return fmt::format("{:.1f} s ({:.1f} min)", d, d / 60);
 }
 
+// Things going wrong: what the queue managers did with one email, when its
+// first attempt did not simply go through (deferrals, retries, bounces).
+void write_queue_history(std::ostream& out, const Timeline& t)
+{
+  if (t.queue_notes.empty())
+    return;
+  out << "  what the queues did (RFC 5321 4.5.4: a temporary failure waits and is retried):\n";
+  for (const auto& line : t.queue_notes)
+    out << "  " << line << "\n";
+  if (t.delivered < 0)
+    out << "  not delivered\n";
+  else if (t.attempts > 0)
+    out << fmt::format("  from queued to delivered: {}, over {} attempt{} by {}\n",
+                       duration(t.submitted, t.delivered), t.attempts,
+                       t.attempts == 1 ? "" : "s", t.sending_server);
+}
+
 }  // namespace
 
 void write_story(std::ostream& out, const World& world)
@@ -170,19 +187,29 @@ void write_summary(std::ostream& out, const World& world)
       out << "\n";
     };
     bool same_server = t.sending_server == t.receiving_server;
-    step("submission: TCP set-up", t.submit_open, t.submit_established, 1);
-    step("submission: " + std::string(t.submission_conn.empty() ? "" : "dialog") +
-             " until queued",
-         t.submit_established, t.submitted,
-         t.submit_round_trips > 0 ? t.submit_round_trips - 1 : 0);
+    bool server_written = t.submit_open < 0 && t.submitted >= 0;  // a bounce, say
+    if (not server_written) {
+      step("submission: TCP set-up", t.submit_open, t.submit_established, 1);
+      step("submission: " + std::string(t.submission_conn.empty() ? "" : "dialog") +
+               " until queued",
+           t.submit_established, t.submitted,
+           t.submit_round_trips > 0 ? t.submit_round_trips - 1 : 0);
+    }
     if (not same_server) {
       step("queueing at " + t.sending_server, t.submitted, t.relay_start, 0);
       step("DNS MX lookup", t.dns_start, t.dns_end, t.dns_round_trips);
+      if (t.dns_end >= 0 && t.relay_open - t.dns_end > 1e-3)
+        step("better MX hosts that did not answer", t.dns_end, t.relay_open, 0);
       step("relay: TCP set-up", t.relay_open, t.relay_established, 1);
       step("relay: SMTP dialog until accepted", t.relay_established, t.relayed,
            t.relay_round_trips > 0 ? t.relay_round_trips - 1 : 0);
     }
-    step("local delivery into the mailbox", same_server ? t.submitted : t.relayed, t.delivered, 0);
+    double stored_from = same_server ? t.submitted : t.relayed;
+    if (t.next_hop_relayed >= 0) {
+      step("at backup MX " + t.receiving_server, t.relayed, t.next_hop_relayed, 0);
+      stored_from = t.next_hop_relayed;
+    }
+    step("local delivery into the mailbox", stored_from, t.delivered, 0);
     step("in the mailbox until checked", t.delivered, t.retrieval_open, 0);
     step("retrieval: TCP set-up", t.retrieval_open, t.retrieval_established, 1);
     step("retrieval: " + (t.retrieval_protocol.empty() ? std::string("dialog")
@@ -190,6 +217,7 @@ void write_summary(std::ostream& out, const World& world)
              " until read",
          t.retrieval_established, t.read,
          t.retrieval_round_trips > 0 ? t.retrieval_round_trips - 1 : 0);
+    write_queue_history(out, t);
   }
   if (world.timelines().empty())
     out << "\nNo email was sent.\n";
@@ -312,6 +340,7 @@ nlohmann::json trace_summary(const World& world)
                       {"delivered", t_or_null(t.delivered)},
                       {"retrieval_open", t_or_null(t.retrieval_open)},
                       {"read", t_or_null(t.read)},
+                      {"attempts", t.attempts},
                       {"round_trips",
                        {{"submission", t.submit_round_trips},
                         {"dns", t.dns_round_trips},

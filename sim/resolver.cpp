@@ -29,7 +29,8 @@ std::map<std::string, dns::Cache>& caches()
 }  // namespace
 
 std::vector<dns::Record> resolve(const HostEntry& from, const std::string& actor,
-                                 const std::string& name, dns::Type type, int* round_trips)
+                                 const std::string& name, dns::Type type, int* round_trips,
+                                 bool* name_error)
 {
   auto& world = World::get();
   auto& cache = caches()[from.name];
@@ -62,6 +63,8 @@ std::vector<dns::Record> resolve(const HostEntry& from, const std::string& actor
     if (not response || response->id != query.id)
       continue;
     double now = sg4::Engine::get_clock();
+    if (name_error)
+      *name_error = response->rcode == dns::rcode::name_error;
     answers = response->answers;
     cache.put(question, response->answers, now);
     // Additional A records save the next query (RFC 1035 3.3.9, 4.1).

@@ -780,6 +780,7 @@ class Reader {
   void read_links();
   void read_dns();
   void read_providers();
+  void read_outages_and_queue(const Json* object, const Path& here, Provider& provider);
   void read_people();
   void read_script();
   void check_mx();
@@ -1072,9 +1073,50 @@ void Reader::read_providers() {
     provider.access = access(object, here, Access{0.001, 1.25e9});
     if (auto cpu = quantity(object, "cpu", here / "cpu", cpu_units, true))
       provider.cpu_flops = *cpu;
+    read_outages_and_queue(object, here, provider);
 
     scenario_.providers.push_back(provider);
     provider_paths_.push_back(here);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Things going wrong: a provider's outages and its retry schedule
+
+void Reader::read_outages_and_queue(const Json* object, const Path& here, Provider& provider) {
+  auto outages = items(member(object, "down"));
+  for (std::size_t i = 0; i < outages.size(); ++i) {
+    Path at = here / "down" / i;
+    auto from = quantity(outages[i], "from", at / "from", duration_units, false);
+    auto until = quantity(outages[i], "until", at / "until", duration_units, false);
+    if (!from || !until) continue;
+    if (*until <= *from) {
+      problem(at / "until", fmt::format("{} is not after \"from\" ({})",
+                                        render(*member(outages[i], "until")),
+                                        render(*member(outages[i], "from"))));
+      continue;
+    }
+    provider.down.push_back(Outage{*from, *until});
+  }
+  std::stable_sort(provider.down.begin(), provider.down.end(),
+                   [](const Outage& a, const Outage& b) { return a.from_s < b.from_s; });
+
+  const Json* queue = member(object, "queue");
+  Path at = here / "queue";
+  QueuePolicy& policy = provider.queue;
+  if (auto first = quantity(queue, "first_retry", at / "first_retry", duration_units, true))
+    policy.first_retry_s = *first;
+  auto longest =
+      quantity(queue, "max_retry_interval", at / "max_retry_interval", duration_units, true);
+  if (longest) policy.max_retry_interval_s = *longest;
+  if (auto give_up = quantity(queue, "give_up", at / "give_up", duration_units, false))
+    policy.give_up_s = *give_up;
+  if (longest && policy.max_retry_interval_s < policy.first_retry_s) {
+    std::string first = member(queue, "first_retry") ? render(*member(queue, "first_retry"))
+                                                     : "300 s by default";
+    problem(at / "max_retry_interval",
+            fmt::format("{} is shorter than \"first_retry\" ({})",
+                        render(*member(queue, "max_retry_interval")), first));
   }
 }
 

@@ -51,15 +51,33 @@ struct MxRecord {
   std::string host;        // a provider server host name, e.g. "mail.ums.com"
 };
 
+// A time when a server host is off: it answers no SYN, so connections to it
+// time out (docs/scenario-format.md, "Things going wrong").
+struct Outage {
+  double from_s = 0;
+  double until_s = 0;      // the host is back at until_s
+};
+
+// The queue manager's retry schedule (RFC 5321 4.5.4.1), Postfix's defaults:
+// minimal_backoff_time 300 s, maximal_backoff_time 4000 s, maximal_queue_lifetime 5 d.
+struct QueuePolicy {
+  double first_retry_s = 300;          // wait after the first failed attempt
+  double max_retry_interval_s = 4000;  // the wait doubles up to this
+  double give_up_s = 5 * 86400;        // a temporary failure this long after arrival bounces
+};
+
 struct Provider {
   std::string domain;      // "cms.com"
   std::string place;       // where its server stands
   std::string host;        // server host name; default "mail.<domain>"
   std::string address;     // IPv4 of the server host, dotted; default assigned
   Services services;
-  std::vector<MxRecord> mx;  // default: one record, preference 10, the server host
+  std::vector<MxRecord> mx;  // default: one record, preference 10, the server host;
+                             // empty: no MX, the domain gets an A record (RFC 5321 5.1)
   Access access;           // data-centre uplink; default 1 ms, 1.25e9 B/s (10 Gbit/s)
   double cpu_flops = 1e9;  // server host speed
+  std::vector<Outage> down;  // when the server host is off, in time order
+  QueuePolicy queue;
 };
 
 enum class AgentKind { client, web };

@@ -46,8 +46,12 @@ class SmtpdBackend : public smtp::ServerBackend {
       return World::get().store(provider_.domain).find_account(address) != nullptr
                  ? smtp::RcptVerdict::accept
                  : smtp::RcptVerdict::unknown_user;
-    // Not ours: only an authenticated user of ours may have it relayed.
-    return authenticated ? smtp::RcptVerdict::accept : smtp::RcptVerdict::relay_denied;
+    // Not ours: only an authenticated user of ours may have it relayed, and
+    // anyone may send mail for a domain that lists us as a (backup) MX host:
+    // we queue it and pass it on to a better MX host (Postfix's relay_domains).
+    if (authenticated || is_mx_for(domain))
+      return smtp::RcptVerdict::accept;
+    return smtp::RcptVerdict::relay_denied;
   }
 
   std::string accept_message(const smtp::Envelope& envelope) override
@@ -71,6 +75,17 @@ class SmtpdBackend : public smtp::ServerBackend {
   }
 
   std::vector<QueuedMessage> take_accepted() { return std::exchange(accepted_, {}); }
+
+  bool is_mx_for(const std::string& domain) const
+  {
+    const auto* other = World::get().provider_of_domain(domain);
+    if (other == nullptr)
+      return false;
+    for (const auto& mx : other->mx)
+      if (mx.host == provider_.host)
+        return true;
+    return false;
+  }
 
  private:
   const scenario::Provider& provider_;
@@ -106,12 +121,15 @@ void smtpd_session(const scenario::Provider& provider, smtp::Service service,
           timeline.sending_server = provider.host;
           timeline.queue_id_out = queued.queue_id;
           timeline.submission_conn = connection->id;
-        } else {
+        } else if (timeline.relayed < 0) {  // the first hop; a backup MX's next one is not
           timeline.relay_round_trips = round_trips;
           timeline.relayed = queued.queued_at;
           timeline.receiving_server = provider.host;
           timeline.queue_id_in = queued.queue_id;
           timeline.relay_conn = connection->id;
+        } else if (timeline.next_hop_relayed < 0) {
+          timeline.next_hop_relayed = queued.queued_at;
+          timeline.next_hop_server = provider.host;
         }
       }
       qmgr_enqueue(provider.domain, std::move(queued));

@@ -2,6 +2,7 @@
 
 #include "sim/world.hpp"
 
+#include <fmt/format.h>
 #include <xbt/log.h>
 
 #include <cassert>
@@ -173,7 +174,7 @@ std::shared_ptr<Connection> Listener::accept()
 }
 
 std::optional<Socket> connect(const HostEntry& from, const std::string& actor, const HostEntry& to,
-                              int port, const ConnectionSpec& spec)
+                              int port, const ConnectionSpec& spec, ConnectError* error)
 {
   auto& world = World::get();
   auto connection = std::make_shared<Connection>();
@@ -194,6 +195,34 @@ std::optional<Socket> connect(const HostEntry& from, const std::string& actor, c
 
   Socket socket(connection, Side::client);
   std::string key = listener_key(to, port);
+  if (world.host_down(to.name, c.opened_at)) {
+    // The host is off: nothing answers. The SYN goes out again after each
+    // retransmission timeout (doubled every time, RFC 6298 5.5) until the
+    // connect timeout; its bytes are spent, but it arrives nowhere.
+    c.server_actor = "";
+    double timeout = kTcpSynTimeout;
+    double next = c.opened_at;
+    for (int attempt = 0; next < c.opened_at + kTcpConnectTimeout; attempt++) {
+      sg4::this_actor::sleep_until(next);
+      std::uint64_t seq;
+      socket.record("tcp", kTcpControlSegmentBytes, "",
+                    attempt == 0 ? "SYN" : fmt::format("SYN (sent again, {:.0f} s without answer)",
+                                                       next - c.opened_at),
+                    "", &seq);
+      next += timeout;
+      timeout *= 2;
+    }
+    sg4::this_actor::sleep_until(c.opened_at + kTcpConnectTimeout);
+    std::uint64_t seq;
+    socket.record("tcp", 0, "",
+                  fmt::format("no answer in {:.0f} s: connection timed out", kTcpConnectTimeout),
+                  "", &seq);
+    c.to_client_->set_receiver(nullptr);
+    XBT_VERB("%s: connection to %s timed out (host down)", c.id.c_str(), key.c_str());
+    if (error)
+      *error = ConnectError::timed_out;
+    return std::nullopt;
+  }
   if (listener == nullptr) {
     // Nobody listens: the server's kernel answers the SYN with RST.
     std::uint64_t seq;
@@ -206,6 +235,8 @@ std::optional<Socket> connect(const HostEntry& from, const std::string& actor, c
     world.recorder().set_arrival(seq, sg4::Engine::get_clock());
     c.to_client_->set_receiver(nullptr);
     XBT_VERB("%s: connection to %s refused", c.id.c_str(), key.c_str());
+    if (error)
+      *error = ConnectError::refused;
     return std::nullopt;
   }
 

@@ -38,6 +38,12 @@ namespace mailsim::sim {
 constexpr std::uint64_t kTcpControlSegmentBytes = 40;
 constexpr double kTcpInitialWindowBytes = 14600;  // RFC 6928 section 2, MSS 1460
 constexpr double kTcpRestartIdle = 1.0;           // RFC 6298 minimum RTO
+constexpr double kTcpSynTimeout = 1.0;            // RFC 6298 initial RTO, doubled per retry
+constexpr double kTcpConnectTimeout = 30;         // Postfix's smtp_connect_timeout
+
+// Why connect() gave up: RST from a closed port, or no answer at all from a
+// host that is down (SYN sent again 1, 3, 7 and 15 s after the first, given up at 30 s).
+enum class ConnectError { refused, timed_out };
 
 // What the connecting side says about the connection it opens.
 struct ConnectionSpec {
@@ -74,7 +80,7 @@ class Connection {
  private:
   friend class Socket;
   friend std::optional<class Socket> connect(const HostEntry&, const std::string&, const HostEntry&,
-                                             int, const ConnectionSpec&);
+                                             int, const ConnectionSpec&, ConnectError*);
   simgrid::s4u::Mailbox* to_server_ = nullptr;
   simgrid::s4u::Mailbox* to_client_ = nullptr;
   Side last_sender_ = Side::server;
@@ -104,7 +110,7 @@ class Socket {
   enum class Control { syn, syn_ack, ack, fin, fin_ack, rst };
   void send_control(Control what);
   friend std::optional<Socket> connect(const HostEntry&, const std::string&, const HostEntry&, int,
-                                       const ConnectionSpec&);
+                                       const ConnectionSpec&, ConnectError*);
   friend Socket accept_connection(std::shared_ptr<Connection>, const std::string&);
   struct Segment;
   std::unique_ptr<Segment> next_segment();
@@ -131,9 +137,11 @@ class Listener {
 };
 
 // Client side of the handshake: SYN, SYN-ACK, ACK. nullopt if the port is
-// closed (RST). Runs in the calling actor.
+// closed (RST) or the host is down (no answer); *error then says which.
+// Runs in the calling actor.
 std::optional<Socket> connect(const HostEntry& from, const std::string& actor, const HostEntry& to,
-                              int port, const ConnectionSpec& spec);
+                              int port, const ConnectionSpec& spec,
+                              ConnectError* error = nullptr);
 
 // Server side of the handshake: SYN-ACK, then the client's ACK.
 Socket accept_connection(std::shared_ptr<Connection> connection, const std::string& actor);

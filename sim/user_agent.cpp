@@ -83,6 +83,15 @@ void mark_read(const std::string& message_id, const std::string& reader, const H
   timeline->retrieval_round_trips = connection.round_trips;
 }
 
+// What a user sees when the server does not take the connection: a refusal
+// (nothing listens on that port) or silence (the server is down).
+std::string unreachable(ConnectError error, const std::string& server, const std::string& refused)
+{
+  if (error == ConnectError::timed_out)
+    return fmt::format("cannot reach {}: no answer, the connection timed out", server);
+  return refused;
+}
+
 const scenario::Provider& provider_of(const scenario::Person& person)
 {
   const auto* provider = World::get().provider_of_domain(domain_of(person.address));
@@ -120,9 +129,12 @@ void client_send(const scenario::Person& person, const scenario::Device& device,
   }
 
   ConnectionSpec spec{"smtp", "user agent", "submission server", "push"};
-  auto socket = connect(me, "mua", server, kPortSubmission, spec);
+  ConnectError error = ConnectError::refused;
+  auto socket = connect(me, "mua", server, kPortSubmission, spec, &error);
   if (not socket) {
-    trace_ua(me.name, "mua", "submission refused: the server does not listen on port 587",
+    trace_ua(me.name, "mua",
+             unreachable(error, server.name,
+                         "submission refused: the server does not listen on port 587"),
              c.message_id);
     return;
   }
@@ -163,11 +175,13 @@ void client_check(const scenario::Person& person, const scenario::Device& device
                       "pull"};
   trace_ua(me.name, "mua", fmt::format("{} checks for new mail ({})", person.name,
                                        imap ? "IMAP" : "POP3"));
-  auto socket = connect(me, "mua", server, imap ? kPortImap : kPortPop3, spec);
+  ConnectError error = ConnectError::refused;
+  auto socket = connect(me, "mua", server, imap ? kPortImap : kPortPop3, spec, &error);
   if (not socket) {
     trace_ua(me.name, "mua",
-             fmt::format("{} is refused: {} does not offer {}", person.name, provider.domain,
-                         imap ? "IMAP" : "POP3"));
+             unreachable(error, server.name,
+                         fmt::format("{} is refused: {} does not offer {}", person.name,
+                                     provider.domain, imap ? "IMAP" : "POP3")));
     return;
   }
   auto& connection = socket->connection();
@@ -243,9 +257,12 @@ void web_session(const scenario::Person& person, const scenario::Device& device,
   config.operations.push_back(op);
 
   ConnectionSpec spec{"http", "browser", "webmail server", step ? "push" : "pull"};
-  auto socket = connect(me, "browser", server, kPortHttp, spec);
+  ConnectError error = ConnectError::refused;
+  auto socket = connect(me, "browser", server, kPortHttp, spec, &error);
   if (not socket) {
-    trace_ua(me.name, "browser", fmt::format("{} does not offer webmail", provider.domain));
+    trace_ua(me.name, "browser",
+             unreachable(error, server.name,
+                         fmt::format("{} does not offer webmail", provider.domain)));
     return;
   }
   auto& connection = socket->connection();

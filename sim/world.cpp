@@ -34,12 +34,40 @@ World::World(const scenario::Scenario& scenario, bool keep_events)
     for (const auto& mx : provider.mx)
       zone_.add_mx(provider.domain, static_cast<std::uint16_t>(mx.preference), mx.host, ttl);
     zone_.add_a(provider.host, ipv4(provider.address), ttl);
+    // No MX: the domain's own A record names its mail server (RFC 5321 5.1).
+    if (provider.mx.empty())
+      zone_.add_a(provider.domain, ipv4(provider.address), ttl);
+    if (not provider.down.empty())
+      outages_[provider.host] = provider.down;
   }
   for (const auto& person : scenario.people) {
     auto at = person.address.rfind('@');
     if (auto it = stores_.find(person.address.substr(at + 1)); it != stores_.end())
       it->second->add_account(person.address, person.password);
   }
+}
+
+bool World::host_down(const std::string& host, double now) const
+{
+  auto it = outages_.find(host);
+  if (it == outages_.end())
+    return false;
+  for (const auto& outage : it->second)
+    if (outage.from_s <= now && now < outage.until_s)
+      return true;
+  return false;
+}
+
+double World::back_up_at(const std::string& host, double now) const
+{
+  auto it = outages_.find(host);
+  if (it == outages_.end())
+    return now;
+  double back = now;
+  for (const auto& outage : it->second)  // sorted by start; outages may touch or overlap
+    if (outage.from_s <= back && back < outage.until_s)
+      back = outage.until_s;
+  return back;
 }
 
 World& World::get()

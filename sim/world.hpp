@@ -54,6 +54,13 @@ struct Timeline {
   int retrieval_round_trips = 0;
   std::string retrieved_by;      // device host that read it
   std::string retrieval_protocol;
+  // What the queue managers did when delivery did not simply work: one line
+  // per deferral, retry, bounce ("", when the first attempt went through).
+  std::vector<std::string> queue_notes;
+  int attempts = 0;              // delivery attempts by the sending server's qmgr
+  // A backup MX that accepted it first passed it on to this server, at this time.
+  std::string next_hop_server;
+  double next_hop_relayed = -1;
 };
 
 class World {
@@ -84,6 +91,11 @@ class World {
   Timeline* find_timeline(const std::string& message_id, const std::string& recipient);
   const std::vector<Timeline>& timelines() const { return timelines_; }
 
+  // Whether a server host is off at `now` (the scenario's "down" periods).
+  bool host_down(const std::string& host, double now) const;
+  // When a host that is down at `now` comes back (`now` if it is up).
+  double back_up_at(const std::string& host, double now) const;
+
   // Ports that have a listener ("mail.ums.com:25"); a SYN to any other port gets RST.
   void listen(const std::string& key, const std::string& actor) { listening_[key] = actor; }
   void unlisten(const std::string& key) { listening_.erase(key); }
@@ -107,6 +119,7 @@ class World {
   std::map<std::string, std::uint64_t> message_ids_;
   std::vector<Timeline> timelines_;
   std::map<std::string, std::string> listening_;
+  std::map<std::string, std::vector<scenario::Outage>> outages_;  // by host name
   std::map<std::pair<std::string, std::string>, std::size_t> timeline_index_;
 };
 
