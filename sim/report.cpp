@@ -82,6 +82,33 @@ std::string seconds(double t)
   return t < 0 ? "-" : fmt::format("{:.6f}", t);
 }
 
+// The mark of a flight that travelled inside TLS, before its direction ("🔒C: EHLO ...").
+const std::string kTlsMark = "\xF0\x9F\x94\x92";  // U+1F512 LOCK, in UTF-8
+
+// Says what the lock means and which ports each provider uses, when any provider uses TLS.
+void write_tls_legend(std::ostream& out, const scenario::Scenario& s)
+{
+  using scenario::TlsMode;
+  bool any = false;
+  for (const auto& p : s.providers)
+    any |= p.tls.any();
+  if (not any)
+    return;
+  out << kTlsMark << " marks a line that travelled inside TLS: the trace shows its plaintext; "
+      << "its bytes on the wire include the TLS record overhead.\n";
+  for (const auto& p : s.providers) {
+    auto mode = [](TlsMode m) {
+      return m == TlsMode::off ? "off" : m == TlsMode::starttls ? "STARTTLS" : "implicit TLS";
+    };
+    out << fmt::format("TLS at {}: {}, submission {} ({}), relay on 25 {}, retrieval {}\n",
+                       p.domain, p.tls.version == scenario::TlsVersion::v1_3 ? "TLS 1.3" : "TLS 1.2",
+                       mode(p.tls.submission),
+                       p.tls.submission == TlsMode::implicit ? "465" : "587", mode(p.tls.relay),
+                       p.tls.retrieval == TlsMode::implicit ? "implicit TLS (995, 993, 443)"
+                                                            : "off (110, 143, 80)");
+  }
+}
+
 std::string duration(double from, double to)
 {
   if (from < 0 || to < 0)
@@ -102,6 +129,7 @@ void write_story(std::ostream& out, const World& world)
   out << fmt::format("mailsim: scenario {} (seed {})\n", s.name, s.seed);
   if (not s.description.empty())
     out << s.description << "\n";
+  write_tls_legend(out, s);
   out << "\n" << fmt::format("{:>11}  {:<4} {:<5} {:<22} {:<22} {}\n", "time (s)", "conn", "proto",
                              "from", "to", "what");
 
@@ -120,12 +148,13 @@ void write_story(std::ostream& out, const World& world)
       std::size_t shown = lines.size();
       if (lines.size() > kMaxFlightLines)
         shown = kMaxFlightLines - 2;
+      std::string dir = (e.tls ? kTlsMark : "") + e.dir + ": ";
       for (std::size_t i = 0; i < shown; i++)
-        out << prefix << e.dir << ": " << visible(lines[i]) << "\n";
+        out << prefix << dir << visible(lines[i]) << "\n";
       if (shown < lines.size()) {
-        out << prefix << e.dir << ": "
+        out << prefix << dir
             << fmt::format("... ({} more lines) ...", lines.size() - shown - 1) << "\n";
-        out << prefix << e.dir << ": " << visible(lines.back()) << "\n";
+        out << prefix << dir << visible(lines.back()) << "\n";
       }
     } else {
       out << prefix << e.summary;
@@ -196,12 +225,17 @@ void write_summary(std::ostream& out, const World& world)
 
   out << "\nBytes on the wire, by protocol:\n";
   const auto& flights = world.recorder().flights_by_kind();
+  const auto& tls_overhead = world.recorder().tls_overhead_by_kind();
   std::uint64_t total = 0;
   for (const auto& [kind, bytes] : world.recorder().bytes_by_kind()) {
-    out << fmt::format("  {:<5} {:>9} bytes in {:>5} {}\n", kind, bytes, flights.at(kind),
-                       kind == "tcp" ? "control segments (SYN, ACK, FIN)"
+    out << fmt::format("  {:<5} {:>9} bytes in {:>5} {}", kind, bytes, flights.at(kind),
+                       kind == "tcp"   ? "control segments (SYN, ACK, FIN)"
                        : kind == "dns" ? "datagrams"
+                       : kind == "tls" ? "handshake flights"
                                        : "flights");
+    if (auto it = tls_overhead.find(kind); it != tls_overhead.end())
+      out << fmt::format(", {} of them TLS record overhead", it->second);
+    out << "\n";
     total += bytes;
   }
   out << fmt::format("  total {:>9} bytes\n", total);
@@ -291,6 +325,10 @@ nlohmann::json trace_event(const TraceEvent& e)
     j["summary"] = e.summary;
   if (not e.message_id.empty())
     j["message_id"] = e.message_id;
+  if (e.tls) {
+    j["tls"] = true;
+    j["tls_overhead"] = e.tls_overhead;
+  }
   return j;
 }
 
@@ -320,7 +358,10 @@ nlohmann::json trace_summary(const World& world)
   nlohmann::json bytes = nlohmann::json::object();
   for (const auto& [kind, n] : world.recorder().bytes_by_kind())
     bytes[kind] = n;
-  return {{"record", "summary"}, {"emails", emails}, {"bytes", bytes}};
+  nlohmann::json summary = {{"record", "summary"}, {"emails", emails}, {"bytes", bytes}};
+  if (not world.recorder().tls_overhead_by_kind().empty())
+    summary["tls_overhead"] = world.recorder().tls_overhead_by_kind();
+  return summary;
 }
 
 void write_trace(std::ostream& out, const World& world)

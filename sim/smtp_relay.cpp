@@ -3,7 +3,9 @@
 // try the hosts in order of preference (an MX host's address comes from the
 // A records, often already in the MX answer's additional section), connect to
 // port 25 and run smtp::ClientSession. On this connection the sending server
-// is the SMTP client and the receiving server the SMTP server.
+// is the SMTP client and the receiving server the SMTP server. When the sending
+// provider's "tls" has relay "starttls", the client uses STARTTLS whenever the
+// receiving server offers it (opportunistic, as MTAs do on port 25, RFC 3207 4).
 //
 // Without any MX record the domain's own A record is the host (RFC 5321
 // 5.1, "implicit MX"). A connection refused or a 4xx reply is a temporary
@@ -89,8 +91,16 @@ DeliveryStatus relay(const scenario::Provider& from, const QueuedMessage& messag
     envelope.recipients = recipients;
     smtp::ClientConfig config;
     config.helo_name = from.host;
+    if (from.tls.relay == scenario::TlsMode::starttls)
+      config.tls = smtp::TlsPolicy::opportunistic;
     smtp::ClientSession engine(config, std::move(envelope));
-    drive_session(*socket, engine, [](const std::vector<smtp::ClientEvent>&) {});
+    drive_session(*socket, engine, [&](const std::vector<smtp::ClientEvent>& events) {
+      for (const auto& e : events)
+        if (e.kind == smtp::ClientEvent::Kind::starttls) {
+          tls_connect(*socket, from.tls.version);
+          engine.tls_established();
+        }
+    });
 
     if (engine.succeeded()) {
       *diagnostic = fmt::format("relay={}[{}]:25, conn={}", target->name, target->address,

@@ -30,6 +30,8 @@ struct TraceEvent {
   std::string payload;    // exact protocol bytes of the flight (CRLF included)
   std::string summary;    // a short description: "SYN", "queued as Q1", ...
   std::string message_id; // the Message-ID it concerns, if any
+  bool tls = false;       // the flight travelled inside TLS (payload is the plaintext)
+  std::uint64_t tls_overhead = 0;  // of `bytes`, what the TLS record layer added
 };
 
 class Recorder {
@@ -46,6 +48,11 @@ class Recorder {
   // Bytes on the wire per kind (tcp control segments count under "tcp").
   const std::map<std::string, std::uint64_t>& bytes_by_kind() const { return bytes_by_kind_; }
   const std::map<std::string, std::uint64_t>& flights_by_kind() const { return flights_by_kind_; }
+  // Of bytes_by_kind(), what TLS records added (only kinds that travelled inside TLS).
+  const std::map<std::string, std::uint64_t>& tls_overhead_by_kind() const
+  {
+    return tls_overhead_by_kind_;
+  }
 
  private:
   bool keep_;
@@ -53,6 +60,7 @@ class Recorder {
   std::vector<TraceEvent> events_;
   std::map<std::string, std::uint64_t> bytes_by_kind_;
   std::map<std::string, std::uint64_t> flights_by_kind_;
+  std::map<std::string, std::uint64_t> tls_overhead_by_kind_;
 };
 
 }  // namespace mailsim::sim

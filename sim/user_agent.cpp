@@ -2,6 +2,9 @@
 // RFC 5322 message itself and submits it on port 587 with AUTH (RFC 6409),
 // then reads mail over POP3 or IMAP; a web user agent is a browser talking
 // HTTP/1.1 to the provider's webmail, which composes and submits for it.
+// With the provider's "tls" on, they use what it offers: submission on 465
+// (implicit TLS) or 587 with STARTTLS required, POP3 on 995, IMAP on 993,
+// HTTPS on 443 (RFC 8314).
 // Each action is one session actor on the device's host, started by the
 // script, so a user who is not doing anything costs no actor.
 #include "sim/agents.hpp"
@@ -120,13 +123,17 @@ void client_send(const scenario::Person& person, const scenario::Device& device,
   }
 
   ConnectionSpec spec{"smtp", "user agent", "submission server", "push"};
-  auto socket = connect(me, "mua", server, kPortSubmission, spec);
+  int port = submission_port(provider);
+  auto socket = connect(me, "mua", server, port, spec);
   if (not socket) {
-    trace_ua(me.name, "mua", "submission refused: the server does not listen on port 587",
+    trace_ua(me.name, "mua",
+             fmt::format("submission refused: the server does not listen on port {}", port),
              c.message_id);
     return;
   }
   auto& connection = socket->connection();
+  if (provider.tls.submission == scenario::TlsMode::implicit)
+    tls_connect(*socket, provider.tls.version);
   connection.message_id = c.message_id;
   smtp::Envelope envelope;
   envelope.mail_from = person.address;
@@ -135,8 +142,16 @@ void client_send(const scenario::Person& person, const scenario::Device& device,
   smtp::ClientConfig config;
   config.helo_name = me.name;
   config.auth = std::make_pair(person.address, person.password);
+  if (provider.tls.submission == scenario::TlsMode::starttls)
+    config.tls = smtp::TlsPolicy::required;  // never AUTH in the clear
   smtp::ClientSession engine(config, std::move(envelope));
-  drive_session(*socket, engine, [](const std::vector<smtp::ClientEvent>&) {});
+  drive_session(*socket, engine, [&](const std::vector<smtp::ClientEvent>& events) {
+    for (const auto& e : events)
+      if (e.kind == smtp::ClientEvent::Kind::starttls) {
+        tls_connect(*socket, provider.tls.version);
+        engine.tls_established();
+      }
+  });
   for (const auto& rcpt : step.to) {
     auto& t = world.timeline(c.message_id, rcpt);
     t.submit_open = connection.opened_at;
@@ -163,7 +178,7 @@ void client_check(const scenario::Person& person, const scenario::Device& device
                       "pull"};
   trace_ua(me.name, "mua", fmt::format("{} checks for new mail ({})", person.name,
                                        imap ? "IMAP" : "POP3"));
-  auto socket = connect(me, "mua", server, imap ? kPortImap : kPortPop3, spec);
+  auto socket = connect(me, "mua", server, imap ? imap_port(provider) : pop3_port(provider), spec);
   if (not socket) {
     trace_ua(me.name, "mua",
              fmt::format("{} is refused: {} does not offer {}", person.name, provider.domain,
@@ -171,6 +186,8 @@ void client_check(const scenario::Person& person, const scenario::Device& device
     return;
   }
   auto& connection = socket->connection();
+  if (provider.tls.retrieval == scenario::TlsMode::implicit)
+    tls_connect(*socket, provider.tls.version);
   std::vector<std::string> fetched;
   if (imap) {
     imap::ClientConfig config;
@@ -243,12 +260,14 @@ void web_session(const scenario::Person& person, const scenario::Device& device,
   config.operations.push_back(op);
 
   ConnectionSpec spec{"http", "browser", "webmail server", step ? "push" : "pull"};
-  auto socket = connect(me, "browser", server, kPortHttp, spec);
+  auto socket = connect(me, "browser", server, webmail_port(provider), spec);
   if (not socket) {
     trace_ua(me.name, "browser", fmt::format("{} does not offer webmail", provider.domain));
     return;
   }
   auto& connection = socket->connection();
+  if (provider.tls.retrieval == scenario::TlsMode::implicit)
+    tls_connect(*socket, provider.tls.version);
   webmail::ClientSession engine(config);
   std::vector<std::string> read;
   drive_session(*socket, engine, [&](const std::vector<webmail::ClientEvent>& events) {
