@@ -199,26 +199,41 @@ void write_summary(std::ostream& out, const World& world)
       out << "\n";
     };
     bool same_server = t.sending_server == t.receiving_server;
+    // A TLS handshake gets its own row; the dialog's row keeps the rest of its time and round
+    // trips, so that the rows still add up.
+    auto tls_step = [&step](const std::string& what, const TlsSpan& tls) {
+      if (not tls.version.empty())
+        step(what + ": " + tls.version + " handshake", tls.start, tls.end, tls.round_trips);
+    };
+    auto after_tls = [](double from, const TlsSpan& tls) {
+      return tls.version.empty() || from < 0 ? from : from + (tls.end - tls.start);
+    };
+    auto dialog_rts = [](int round_trips, const TlsSpan& tls) {
+      return round_trips > 0 ? round_trips - 1 - tls.round_trips : 0;
+    };
     step("submission: TCP set-up", t.submit_open, t.submit_established, 1);
+    tls_step("submission", t.submit_tls);
     step("submission: " + std::string(t.submission_conn.empty() ? "" : "dialog") +
              " until queued",
-         t.submit_established, t.submitted,
-         t.submit_round_trips > 0 ? t.submit_round_trips - 1 : 0);
+         after_tls(t.submit_established, t.submit_tls), t.submitted,
+         dialog_rts(t.submit_round_trips, t.submit_tls));
     if (not same_server) {
       step("queueing at " + t.sending_server, t.submitted, t.relay_start, 0);
       step("DNS MX lookup", t.dns_start, t.dns_end, t.dns_round_trips);
       step("relay: TCP set-up", t.relay_open, t.relay_established, 1);
-      step("relay: SMTP dialog until accepted", t.relay_established, t.relayed,
-           t.relay_round_trips > 0 ? t.relay_round_trips - 1 : 0);
+      tls_step("relay", t.relay_tls);
+      step("relay: SMTP dialog until accepted", after_tls(t.relay_established, t.relay_tls),
+           t.relayed, dialog_rts(t.relay_round_trips, t.relay_tls));
     }
     step("local delivery into the mailbox", same_server ? t.submitted : t.relayed, t.delivered, 0);
     step("in the mailbox until checked", t.delivered, t.retrieval_open, 0);
     step("retrieval: TCP set-up", t.retrieval_open, t.retrieval_established, 1);
+    tls_step("retrieval", t.retrieval_tls);
     step("retrieval: " + (t.retrieval_protocol.empty() ? std::string("dialog")
                                                         : t.retrieval_protocol + " dialog") +
              " until read",
-         t.retrieval_established, t.read,
-         t.retrieval_round_trips > 0 ? t.retrieval_round_trips - 1 : 0);
+         after_tls(t.retrieval_established, t.retrieval_tls), t.read,
+         dialog_rts(t.retrieval_round_trips, t.retrieval_tls));
   }
   if (world.timelines().empty())
     out << "\nNo email was sent.\n";
@@ -336,7 +351,19 @@ nlohmann::json trace_summary(const World& world)
 {
   nlohmann::json emails = nlohmann::json::array();
   auto t_or_null = [](double t) { return t < 0 ? nlohmann::json() : nlohmann::json(t); };
-  for (const auto& t : world.timelines())
+  auto tls_json = [&t_or_null](const Timeline& t) {
+    nlohmann::json tls = nlohmann::json::object();
+    for (const auto& [leg, span] : {std::pair{"submission", &t.submit_tls},
+                                    std::pair{"relay", &t.relay_tls},
+                                    std::pair{"retrieval", &t.retrieval_tls}})
+      if (not span->version.empty())
+        tls[leg] = {{"version", span->version},
+                    {"start", t_or_null(span->start)},
+                    {"end", t_or_null(span->end)},
+                    {"round_trips", span->round_trips}};
+    return tls;
+  };
+  for (const auto& t : world.timelines()) {
     emails.push_back({{"message_id", t.message_id},
                       {"from", t.from},
                       {"to", t.to},
@@ -355,6 +382,9 @@ nlohmann::json trace_summary(const World& world)
                         {"dns", t.dns_round_trips},
                         {"relay", t.relay_round_trips},
                         {"retrieval", t.retrieval_round_trips}}}});
+    if (auto tls = tls_json(t); not tls.empty())
+      emails.back()["tls"] = tls;
+  }
   nlohmann::json bytes = nlohmann::json::object();
   for (const auto& [kind, n] : world.recorder().bytes_by_kind())
     bytes[kind] = n;

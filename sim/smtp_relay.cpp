@@ -101,6 +101,7 @@ DeliveryStatus relay(const scenario::Provider& from, const QueuedMessage& messag
           engine.tls_established();
         }
     });
+    timelines([&](Timeline& t) { t.relay_tls = connection.tls_span; });
 
     if (engine.succeeded()) {
       *diagnostic = fmt::format("relay={}[{}]:25, conn={}", target->name, target->address,

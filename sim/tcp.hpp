@@ -71,6 +71,7 @@ class Connection {
   TlsVersion tls_offered = TlsVersion::v1_3;  // what the ClientHello offered
   std::optional<TlsVersion> tls;              // what the server settled on, once it has
   int tls_handshakes = 0;
+  TlsSpan tls_span;                           // the client's view of the handshake
 
   simgrid::s4u::Mailbox* inbox(Side side) const {
     return side == Side::client ? to_client_ : to_server_;

@@ -100,6 +100,8 @@ TlsVersion tls_connect(Socket& socket, TlsVersion version)
 {
   auto& c = socket.connection();
   c.tls_offered = version;
+  c.tls_span.start = simgrid::s4u::Engine::get_clock();
+  int round_trips_before = c.round_trips;
   const auto& hello = tls_handshake_flights(version).front();
   socket.send_handshake(hello.bytes, fmt::format("{} (offers up to {})", hello.carries,
                                                  tls_version_name(version)));
@@ -114,6 +116,9 @@ TlsVersion tls_connect(Socket& socket, TlsVersion version)
     socket.receive_handshake();
     socket.start_tls(agreed);
   }
+  c.tls_span.version = tls_version_name(agreed);
+  c.tls_span.end = simgrid::s4u::Engine::get_clock();
+  c.tls_span.round_trips = c.round_trips - round_trips_before;
   XBT_VERB("%s: %s established (client side)", c.id.c_str(), tls_version_name(agreed).c_str());
   return agreed;
 }

@@ -36,6 +36,14 @@ namespace mailsim::sim {
 class Socket;
 using TlsVersion = scenario::TlsVersion;
 
+// One handshake as the client saw it, for the summary: from its ClientHello until it may write
+// application data.
+struct TlsSpan {
+  std::string version;  // "TLS 1.3", "TLS 1.2"; "" when the connection had no TLS
+  double start = -1, end = -1;
+  int round_trips = 0;  // the connection's round trips that fell inside the handshake
+};
+
 // "TLS 1.3" or "TLS 1.2".
 std::string tls_version_name(TlsVersion version);
 

@@ -84,6 +84,7 @@ void mark_read(const std::string& message_id, const std::string& reader, const H
   timeline->retrieved_by = device.name;
   timeline->retrieval_protocol = protocol;
   timeline->retrieval_round_trips = connection.round_trips;
+  timeline->retrieval_tls = connection.tls_span;
 }
 
 const scenario::Provider& provider_of(const scenario::Person& person)
@@ -156,6 +157,7 @@ void client_send(const scenario::Person& person, const scenario::Device& device,
     auto& t = world.timeline(c.message_id, rcpt);
     t.submit_open = connection.opened_at;
     t.submit_established = connection.established_at;
+    t.submit_tls = connection.tls_span;
   }
   trace_ua(me.name, "mua",
            engine.succeeded() ? "message submitted; the user agent's part is done"
@@ -292,6 +294,7 @@ void web_session(const scenario::Person& person, const scenario::Device& device,
       if (auto* t = world.find_timeline(connection.message_id, rcpt)) {
         t->submit_open = connection.opened_at;
         t->submit_established = connection.established_at;
+        t->submit_tls = connection.tls_span;
       }
     trace_ua(me.name, "browser",
              engine.succeeded() ? "webmail accepted the message" : "webmail refused the message",

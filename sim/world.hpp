@@ -10,6 +10,7 @@
 #include "models/store.hpp"
 #include "sim/platform.hpp"
 #include "sim/scenario.hpp"
+#include "sim/tls.hpp"
 #include "sim/trace.hpp"
 
 #include <map>
@@ -58,6 +59,7 @@ struct Timeline {
   int retrieval_round_trips = 0;
   std::string retrieved_by;      // device host that read it
   std::string retrieval_protocol;
+  TlsSpan submit_tls, relay_tls, retrieval_tls;  // TLS handshakes, when there were any
 };
 
 class World {
