@@ -133,9 +133,9 @@ void client_send(const scenario::Person& person, const scenario::Device& device,
     return;
   }
   auto& connection = socket->connection();
+  connection.message_id = c.message_id;
   if (provider.tls.submission == scenario::TlsMode::implicit)
     tls_connect(*socket, provider.tls.version);
-  connection.message_id = c.message_id;
   smtp::Envelope envelope;
   envelope.mail_from = person.address;
   envelope.recipients = step.to;
