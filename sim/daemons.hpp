@@ -27,7 +27,7 @@ constexpr int kPortPop3 = 110;
 constexpr int kPortImap = 143;
 constexpr int kPortHttp = 80;
 constexpr int kPortDns = 53;
-// Implicit TLS (RFC 8314 3.3 and 7.3; RFC 2818 for HTTPS).
+// Implicit TLS (RFC 8314 3; RFC 2818 for HTTPS).
 constexpr int kPortSubmissions = 465;
 constexpr int kPortImaps = 993;
 constexpr int kPortPop3s = 995;

@@ -1,5 +1,5 @@
 // imapd: the IMAP4rev1 server (RFC 3501) on port 143 (993 with implicit TLS,
-// RFC 8314 3.3, the handshake before the greeting), one actor per
+// RFC 8314 3, the handshake before the greeting), one actor per
 // connection running imap::ServerSession against the provider's mail store.
 #include "sim/daemons.hpp"
 

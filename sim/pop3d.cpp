@@ -1,5 +1,5 @@
 // pop3d: the POP3 server (RFC 1939) on port 110 (995 with implicit TLS, RFC
-// 8314 3.3, the handshake before the greeting), one actor per connection
+// 8314 3, the handshake before the greeting), one actor per connection
 // running pop3::ServerSession against the provider's mail store.
 #include "sim/daemons.hpp"
 

@@ -52,7 +52,7 @@ enum class TlsVersion { v1_2, v1_3 };
 enum class TlsMode {
   off,
   starttls,  // plain connection, then STARTTLS (RFC 3207): submission on 587, relay on 25
-  implicit   // TLS from the first byte (RFC 8314 3.3): 465, IMAP 993, POP3 995, HTTPS 443
+  implicit   // TLS from the first byte (RFC 8314 3): 465, IMAP 993, POP3 995, HTTPS 443
 };
 struct Tls {
   TlsVersion version = TlsVersion::v1_3;  // the highest version the server (or client) speaks

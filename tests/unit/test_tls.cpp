@@ -210,7 +210,7 @@ class NoBackend : public smtp::ServerBackend {
 TEST_CASE("On port 465 the SMTP server is inside TLS from its greeting", "[tls][smtp]")
 {
   // rfc8314.txt 3.3: implicit TLS; rfc3207.txt 4.2: STARTTLS is not offered inside TLS;
-  // rfc3848.txt 2 (via received_protocol): an authenticated session inside TLS is ESMTPSA.
+  // RFC 3848 (via received_protocol): an authenticated session inside TLS is ESMTPSA.
   NoBackend backend;
   smtp::ServerConfig config;
   config.hostname = "mail.cms.com";
