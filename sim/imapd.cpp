@@ -15,7 +15,8 @@ namespace mailsim::sim {
 void start_imapd(const scenario::Provider& provider)
 {
   const auto& host = World::get().platform().host(provider.host);
-  start_listener(host, imap_port(provider), "imapd", [&provider](std::shared_ptr<Connection> connection) {
+  int port = imap_port(provider);
+  start_listener(host, port, "imapd", [&provider](std::shared_ptr<Connection> connection) {
     Socket socket = accept_connection(connection, "imapd");
     if (provider.tls.retrieval == scenario::TlsMode::implicit)
       tls_accept(socket, provider.tls.version);

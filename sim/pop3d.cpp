@@ -15,7 +15,8 @@ namespace mailsim::sim {
 void start_pop3d(const scenario::Provider& provider)
 {
   const auto& host = World::get().platform().host(provider.host);
-  start_listener(host, pop3_port(provider), "pop3d", [&provider](std::shared_ptr<Connection> connection) {
+  int port = pop3_port(provider);
+  start_listener(host, port, "pop3d", [&provider](std::shared_ptr<Connection> connection) {
     Socket socket = accept_connection(connection, "pop3d");
     if (provider.tls.retrieval == scenario::TlsMode::implicit)
       tls_accept(socket, provider.tls.version);

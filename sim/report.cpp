@@ -101,8 +101,7 @@ void write_tls_legend(std::ostream& out, const scenario::Scenario& s)
       return m == TlsMode::off ? "off" : m == TlsMode::starttls ? "STARTTLS" : "implicit TLS";
     };
     out << fmt::format("TLS at {}: {}, submission {} ({}), relay on 25 {}, retrieval {}\n",
-                       p.domain, p.tls.version == scenario::TlsVersion::v1_3 ? "TLS 1.3" : "TLS 1.2",
-                       mode(p.tls.submission),
+                       p.domain, tls_version_name(p.tls.version), mode(p.tls.submission),
                        p.tls.submission == TlsMode::implicit ? "465" : "587", mode(p.tls.relay),
                        p.tls.retrieval == TlsMode::implicit ? "implicit TLS (995, 993, 443)"
                                                             : "off (110, 143, 80)");

@@ -24,10 +24,8 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-Json flagship_tls()
-{
-  std::ifstream in(std::string(MAILSIM_SOURCE_DIR) +
-                       "/scenarios/rav-canada-to-uday-india-tls.json",
+Json flagship_tls() {
+  std::ifstream in(std::string(MAILSIM_SOURCE_DIR) + "/scenarios/rav-canada-to-uday-india-tls.json",
                    std::ios::binary);
   std::ostringstream bytes;
   bytes << in.rdbuf();
@@ -35,23 +33,20 @@ Json flagship_tls()
 }
 
 // The TLS flagship with one change made to it: its problem lines, or none.
-std::vector<std::string> problems_after(const std::function<void(Json&)>& change)
-{
+std::vector<std::string> problems_after(const std::function<void(Json&)>& change) {
   Json doc = flagship_tls();
   change(doc);
   try {
     scenario::parse_scenario(doc.dump(2), "test.json");
   } catch (const scenario::ScenarioError& e) {
     std::vector<std::string> lines;
-    for (const auto& problem : e.problems())
-      lines.push_back(problem.to_string());
+    for (const auto& problem : e.problems()) lines.push_back(problem.to_string());
     return lines;
   }
   return {};
 }
 
-scenario::Scenario load_after(const std::function<void(Json&)>& change)
-{
+scenario::Scenario load_after(const std::function<void(Json&)>& change) {
   Json doc = flagship_tls();
   change(doc);
   return scenario::parse_scenario(doc.dump(2), "test.json");
@@ -59,8 +54,7 @@ scenario::Scenario load_after(const std::function<void(Json&)>& change)
 
 }  // namespace
 
-TEST_CASE("TLS 1.3 records add 22 bytes per 16384 bytes of data", "[tls]")
-{
+TEST_CASE("TLS 1.3 records add 22 bytes per 16384 bytes of data", "[tls]") {
   // rfc8446.txt 5.1: TLSPlaintext.length MUST NOT exceed 2^14; 5.2: a 5-byte header, then
   // the content, its 1-byte type and the AEAD tag (16 bytes for AES-GCM and ChaCha20-Poly1305).
   auto v = TlsVersion::v1_3;
@@ -72,8 +66,7 @@ TEST_CASE("TLS 1.3 records add 22 bytes per 16384 bytes of data", "[tls]")
   CHECK(sim::tls_record_overhead(100000, v) == 7 * 22);  // 6 full records and 1696 bytes
 }
 
-TEST_CASE("TLS 1.2 AES-GCM records add 29 bytes per 16384 bytes of data", "[tls]")
-{
+TEST_CASE("TLS 1.2 AES-GCM records add 29 bytes per 16384 bytes of data", "[tls]") {
   // rfc5246.txt 6.2.1 (5-byte header, 2^14 limit); rfc5288.txt 3: an 8-byte explicit nonce
   // and a 16-byte tag per record.
   auto v = TlsVersion::v1_2;
@@ -83,8 +76,7 @@ TEST_CASE("TLS 1.2 AES-GCM records add 29 bytes per 16384 bytes of data", "[tls]
   CHECK(sim::tls_record_overhead(16385, v) == 58);
 }
 
-TEST_CASE("The handshake flights have their documented sizes", "[tls]")
-{
+TEST_CASE("The handshake flights have their documented sizes", "[tls]") {
   const auto& v13 = sim::tls_handshake_flights(TlsVersion::v1_3);
   REQUIRE(v13.size() == 3);
   CHECK(v13[0].bytes == 517);   // 5 + a ClientHello padded to 512 (rfc7685.txt 1)
@@ -103,8 +95,7 @@ TEST_CASE("The handshake flights have their documented sizes", "[tls]")
   CHECK(std::string(v12[2].carries) == "ClientKeyExchange, ChangeCipherSpec, {Finished}");
 }
 
-TEST_CASE("Client and server settle on the lower TLS version", "[tls]")
-{
+TEST_CASE("Client and server settle on the lower TLS version", "[tls]") {
   // rfc8446.txt 4.2.1: the server picks a version the client offered.
   CHECK(sim::tls_negotiate(TlsVersion::v1_3, TlsVersion::v1_3) == TlsVersion::v1_3);
   CHECK(sim::tls_negotiate(TlsVersion::v1_3, TlsVersion::v1_2) == TlsVersion::v1_2);
@@ -112,8 +103,7 @@ TEST_CASE("Client and server settle on the lower TLS version", "[tls]")
   CHECK(sim::tls_version_name(TlsVersion::v1_2) == "TLS 1.2");
 }
 
-TEST_CASE("A scenario without \"tls\" has TLS off everywhere", "[tls][scenario]")
-{
+TEST_CASE("A scenario without \"tls\" has TLS off everywhere", "[tls][scenario]") {
   auto s = load_after([](Json& doc) { doc.erase("tls"); });
   CHECK_FALSE(s.tls.any());
   for (const auto& p : s.providers) {
@@ -123,8 +113,7 @@ TEST_CASE("A scenario without \"tls\" has TLS off everywhere", "[tls][scenario]"
   }
 }
 
-TEST_CASE("The TLS flagship turns TLS on for both providers", "[tls][scenario]")
-{
+TEST_CASE("The TLS flagship turns TLS on for both providers", "[tls][scenario]") {
   auto s = load_after([](Json&) {});
   REQUIRE(s.providers.size() == 2);
   for (const auto& p : s.providers) {
@@ -135,8 +124,7 @@ TEST_CASE("The TLS flagship turns TLS on for both providers", "[tls][scenario]")
   }
 }
 
-TEST_CASE("An empty \"tls\" object turns on the RFC 8314 defaults", "[tls][scenario]")
-{
+TEST_CASE("An empty \"tls\" object turns on the RFC 8314 defaults", "[tls][scenario]") {
   auto s = load_after([](Json& doc) { doc["tls"] = Json::object(); });
   const auto& t = s.providers[0].tls;
   CHECK(t.version == TlsVersion::v1_3);
@@ -145,8 +133,7 @@ TEST_CASE("An empty \"tls\" object turns on the RFC 8314 defaults", "[tls][scena
   CHECK(t.retrieval == TlsMode::implicit);
 }
 
-TEST_CASE("A provider's \"tls\" overrides the scenario's field by field", "[tls][scenario]")
-{
+TEST_CASE("A provider's \"tls\" overrides the scenario's field by field", "[tls][scenario]") {
   auto s = load_after([](Json& doc) {
     doc["tls"] = {{"version", "1.2"}, {"submission", "starttls"}};
     doc["providers"][1]["tls"] = {{"retrieval", "off"}};
@@ -171,16 +158,16 @@ TEST_CASE("A provider's \"tls\" overrides the scenario's field by field", "[tls]
   CHECK_FALSE(only.providers[1].tls.any());
 }
 
-TEST_CASE("Bad TLS settings name the JSON path", "[tls][scenario]")
-{
+TEST_CASE("Bad TLS settings name the JSON path", "[tls][scenario]") {
   CHECK(problems_after([](Json& doc) { doc["tls"]["version"] = "1.4"; }) ==
         std::vector<std::string>{"tls.version: \"1.4\" is not one of \"1.3\", \"1.2\""});
-  CHECK(problems_after([](Json& doc) { doc["providers"][1]["tls"] = {{"relay", "implicit"}}; }) ==
-        std::vector<std::string>{
-            "providers[1].tls.relay: \"implicit\" is not one of \"starttls\", \"off\""});
-  CHECK(problems_after([](Json& doc) { doc["tls"]["retrieval"] = "starttls"; }) ==
-        std::vector<std::string>{
-            "tls.retrieval: \"starttls\" is not one of \"implicit\", \"off\""});
+  CHECK(problems_after([](Json& doc) {
+          doc["providers"][1]["tls"] = {{"relay", "implicit"}};
+        }) == std::vector<std::string>{
+                  "providers[1].tls.relay: \"implicit\" is not one of \"starttls\", \"off\""});
+  CHECK(
+      problems_after([](Json& doc) { doc["tls"]["retrieval"] = "starttls"; }) ==
+      std::vector<std::string>{"tls.retrieval: \"starttls\" is not one of \"implicit\", \"off\""});
   CHECK(problems_after([](Json& doc) { doc["tls"] = true; }) ==
         std::vector<std::string>{"tls: true is not TLS settings (an object with \"version\", "
                                  "\"submission\", \"relay\" and \"retrieval\")"});
@@ -193,12 +180,10 @@ namespace {
 class NoBackend : public smtp::ServerBackend {
  public:
   bool authenticate(std::string_view, std::string_view) override { return true; }
-  smtp::RcptVerdict check_recipient(std::string_view, bool) override
-  {
+  smtp::RcptVerdict check_recipient(std::string_view, bool) override {
     return smtp::RcptVerdict::accept;
   }
-  std::string accept_message(const smtp::Envelope& envelope) override
-  {
+  std::string accept_message(const smtp::Envelope& envelope) override {
     protocol = smtp::received_protocol(envelope);
     return "Q1";
   }
@@ -207,8 +192,7 @@ class NoBackend : public smtp::ServerBackend {
 
 }  // namespace
 
-TEST_CASE("On port 465 the SMTP server is inside TLS from its greeting", "[tls][smtp]")
-{
+TEST_CASE("On port 465 the SMTP server is inside TLS from its greeting", "[tls][smtp]") {
   // rfc8314.txt 3.3: implicit TLS; rfc3207.txt 4.2: STARTTLS is not offered inside TLS;
   // RFC 3848 (via received_protocol): an authenticated session inside TLS is ESMTPSA.
   NoBackend backend;
@@ -226,8 +210,9 @@ TEST_CASE("On port 465 the SMTP server is inside TLS from its greeting", "[tls][
         "250-ENHANCEDSTATUSCODES\r\n250 8BITMIME\r\n");
   server.receive("STARTTLS\r\n");
   CHECK(server.take_output() == "503 5.5.1 Bad sequence of commands\r\n");
-  server.receive("AUTH PLAIN AHJhdkBjbXMuY29tAG1hcGxl\r\nMAIL FROM:<rav@cms.com>\r\n"
-                 "RCPT TO:<uday@ums.com>\r\nDATA\r\n");
+  server.receive(
+      "AUTH PLAIN AHJhdkBjbXMuY29tAG1hcGxl\r\nMAIL FROM:<rav@cms.com>\r\n"
+      "RCPT TO:<uday@ums.com>\r\nDATA\r\n");
   server.take_output();
   server.receive("Subject: x\r\n\r\nhi\r\n.\r\n");
   CHECK(server.take_output() == "250 2.0.0 Ok: queued as Q1\r\n");
