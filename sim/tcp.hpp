@@ -70,7 +70,6 @@ class Connection {
   std::uint64_t bytes_to_server = 0, bytes_to_client = 0;
   TlsVersion tls_offered = TlsVersion::v1_3;  // what the ClientHello offered
   std::optional<TlsVersion> tls;              // what the server settled on, once it has
-  int tls_handshakes = 0;
   TlsSpan tls_span;                           // the client's view of the handshake
 
   simgrid::s4u::Mailbox* inbox(Side side) const {

@@ -129,7 +129,6 @@ TlsVersion tls_accept(Socket& socket, TlsVersion version)
   socket.receive_handshake();  // the ClientHello
   TlsVersion agreed = tls_negotiate(c.tls_offered, version);
   c.tls = agreed;
-  c.tls_handshakes++;
   simgrid::s4u::this_actor::execute(World::get().costs().tls_handshake);
   const auto& flights = tls_handshake_flights(agreed);
   socket.send_handshake(flights[1].bytes,
