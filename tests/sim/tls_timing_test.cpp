@@ -132,6 +132,8 @@ int main(int argc, char** argv)
       socket->receive();
       socket->close();
     }
+    // Let the last ACK reach the server before the simulation ends (no segment left behind).
+    sg4::this_actor::sleep_for(1);
   });
   engine.run();
 
