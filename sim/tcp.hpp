@@ -121,7 +121,6 @@ class Socket {
   void receive_handshake();
   // From now on this side writes inside TLS of that version.
   void start_tls(TlsVersion version) { tls_ = version; }
-  bool inside_tls() const { return tls_.has_value(); }
 
  private:
   enum class Control { syn, syn_ack, ack, fin, fin_ack, rst };

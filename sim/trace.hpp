@@ -19,7 +19,7 @@ struct TraceEvent {
   double time = 0;        // when it happened; for a flight, when its first byte was written
   double arrival = -1;    // for a flight, when its last byte arrived; -1 otherwise
   std::uint64_t seq = 0;  // 0, 1, 2, ... in recording order
-  std::string kind;       // tcp, udp, smtp, pop3, imap, http, dns, queue, store, ua
+  std::string kind;       // tcp, tls, udp, smtp, pop3, imap, http, dns, queue, store, ua
   std::string src_host, src_actor;
   std::string dst_host, dst_actor;
   std::string conn;       // connection id ("c3"), empty when there is none
