@@ -100,11 +100,12 @@ void write_tls_legend(std::ostream& out, const scenario::Scenario& s)
     auto mode = [](TlsMode m) {
       return m == TlsMode::off ? "off" : m == TlsMode::starttls ? "STARTTLS" : "implicit TLS";
     };
-    out << fmt::format("TLS at {}: {}, submission {} ({}), relay on 25 {}, retrieval {}\n",
+    out << fmt::format("TLS at {}: {}; submission: {} ({}); relay: {} (25); retrieval: {}\n",
                        p.domain, tls_version_name(p.tls.version), mode(p.tls.submission),
                        p.tls.submission == TlsMode::implicit ? "465" : "587", mode(p.tls.relay),
-                       p.tls.retrieval == TlsMode::implicit ? "implicit TLS (995, 993, 443)"
-                                                            : "off (110, 143, 80)");
+                       p.tls.retrieval == TlsMode::implicit
+                           ? "implicit TLS (POP3 995, IMAP 993, HTTPS 443)"
+                           : "off (POP3 110, IMAP 143, HTTP 80)");
   }
 }
 

@@ -82,7 +82,8 @@ variant "$tls" "$work/v12.json" '
 d["tls"] = {"version": "1.2", "submission": "starttls"}
 d["people"][1]["devices"][0]["retrieval"] = "pop3-keep"'
 expect 0 "TLS 1.2, STARTTLS on 587, POP3 on 995" -- run "$work/v12.json"
-stdout_has "TLS at cms.com: TLS 1.2, submission STARTTLS (587), relay on 25 STARTTLS, retrieval implicit TLS (995, 993, 443)"
+stdout_has "TLS at cms.com: TLS 1.2; submission: STARTTLS (587); relay: STARTTLS (25); retrieval: implicit TLS (POP3 995, IMAP 993, HTTPS 443)"
+stdout_has "TLS at ums.com: TLS 1.2; submission: STARTTLS (587)"
 stdout_count 2 "C: STARTTLS"
 stdout_count 2 "S: 250-STARTTLS"
 stdout_count 3 "ClientKeyExchange, ChangeCipherSpec, {Finished} (93 bytes)"
@@ -109,6 +110,7 @@ stdout_has "retrieval: TLS 1.3 handshake"
 variant "$tls" "$work/mixed.json" 'd["providers"][1]["tls"] = {"version": "1.2", "retrieval": "off"}'
 expect 0 "mixed TLS settings" -- run "$work/mixed.json"
 stdout_has "ServerHello, Certificate, ServerKeyExchange, ServerHelloDone (TLS 1.2) (3013 bytes)"
+stdout_has "TLS at ums.com: TLS 1.2; submission: implicit TLS (465); relay: STARTTLS (25); retrieval: off (POP3 110, IMAP 143, HTTP 80)"
 stdout_has "S: * OK [CAPABILITY"
 stdout_count 0 "🔒S: * OK [CAPABILITY"
 
