@@ -252,7 +252,7 @@ std::string received_field_value(const Envelope& envelope, std::string_view by_h
 // Server
 
 ServerSession::ServerSession(ServerConfig config, ServerBackend& backend)
-    : config_(std::move(config)), backend_(backend) {
+    : config_(std::move(config)), backend_(backend), tls_active_(config_.implicit_tls) {
   reply(220, fmt::format("{} ESMTP mailsim", config_.hostname));
 }
 

@@ -63,6 +63,7 @@ struct ServerConfig {
   bool pipelining = true;             // advertise PIPELINING (RFC 2920)
   bool tls_available = false;         // advertise STARTTLS (RFC 3207)
   bool tls_required = false;          // RFC 3207 4: 530 until STARTTLS (not on port 25!)
+  bool implicit_tls = false;          // RFC 8314 3.3, port 465: inside TLS from the first byte
   std::string client_address;         // TCP-info for Received:, "host [192.0.2.7]"
 };
 

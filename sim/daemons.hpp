@@ -1,13 +1,13 @@
 // The daemons of a provider's mail server and of the DNS, one file each, named
 // after the Postfix and Dovecot processes they imitate:
-//   smtpd.cpp        SMTP server: relay (25) and submission (587)
+//   smtpd.cpp        SMTP server: relay (25) and submission (587, 465 with implicit TLS)
 //   qmgr.cpp         queue manager: active and deferred queues, retry schedule
 //   smtp_relay.cpp   SMTP client: MX lookup, relay to the next hop on port 25
 //   bounce.cpp       delivery status notifications back to the sender (RFC 3464)
 //   local.cpp        local delivery into the recipient's mailbox
-//   pop3d.cpp        POP3 server (110)
-//   imapd.cpp        IMAP server (143)
-//   webmaild.cpp     webmail over HTTP/1.1 (80)
+//   pop3d.cpp        POP3 server (110, or 995 with implicit TLS)
+//   imapd.cpp        IMAP server (143, or 993 with implicit TLS)
+//   webmaild.cpp     webmail over HTTP/1.1 (80, or HTTPS on 443)
 //   resolver.cpp     stub resolver with a TTL cache, used by the SMTP client
 //   dnsd.cpp         authoritative DNS server (UDP 53)
 #pragma once
@@ -28,6 +28,30 @@ constexpr int kPortPop3 = 110;
 constexpr int kPortImap = 143;
 constexpr int kPortHttp = 80;
 constexpr int kPortDns = 53;
+// Implicit TLS (RFC 8314 3; RFC 2818 for HTTPS).
+constexpr int kPortSubmissions = 465;
+constexpr int kPortImaps = 993;
+constexpr int kPortPop3s = 995;
+constexpr int kPortHttps = 443;
+
+// The ports a provider's retrieval services listen on, with or without implicit TLS.
+inline int pop3_port(const scenario::Provider& p)
+{
+  return p.tls.retrieval == scenario::TlsMode::implicit ? kPortPop3s : kPortPop3;
+}
+inline int imap_port(const scenario::Provider& p)
+{
+  return p.tls.retrieval == scenario::TlsMode::implicit ? kPortImaps : kPortImap;
+}
+inline int webmail_port(const scenario::Provider& p)
+{
+  return p.tls.retrieval == scenario::TlsMode::implicit ? kPortHttps : kPortHttp;
+}
+// Where a user agent submits: 465 with implicit TLS, 587 otherwise.
+inline int submission_port(const scenario::Provider& p)
+{
+  return p.tls.submission == scenario::TlsMode::implicit ? kPortSubmissions : kPortSubmission;
+}
 
 // A message the server has taken responsibility for.
 struct QueuedMessage {
@@ -39,7 +63,10 @@ struct QueuedMessage {
 
 // Starts every enabled service of a provider's server, and its queue manager.
 void start_mail_server(const scenario::Provider& provider);
-void start_smtpd(const scenario::Provider& provider, smtp::Service service);
+// implicit_tls: port 465, TLS from the first byte (RFC 8314 3.3); otherwise 25 or 587, where
+// the provider's "tls" says whether STARTTLS is offered (and, on 587, required).
+void start_smtpd(const scenario::Provider& provider, smtp::Service service,
+                 bool implicit_tls = false);
 void start_pop3d(const scenario::Provider& provider);
 void start_imapd(const scenario::Provider& provider);
 void start_webmaild(const scenario::Provider& provider);

@@ -22,7 +22,7 @@ DeliveryResult deliver_locally(const scenario::Provider& provider, const QueuedM
   auto& store = world.store(provider.domain);
   if (store.find_account(recipient) == nullptr)
     return {DeliveryStatus::bounced, fmt::format("unknown user: no mailbox for <{}>", recipient),
-            "5.1.1", "", ""};
+            "5.1.1", "", "", ""};
   sg4::this_actor::execute(world.costs().mailbox_write);
   std::string text = msg::prepend_header(message.envelope.message, "Return-Path",
                                          "<" + message.envelope.mail_from + ">");
@@ -44,7 +44,8 @@ DeliveryResult deliver_locally(const scenario::Provider& provider, const QueuedM
   timeline.delivered = now;
   if (timeline.receiving_server.empty())
     timeline.receiving_server = provider.host;
-  return {DeliveryStatus::sent, fmt::format("delivered to mailbox, UID {}", uid), "2.0.0", "", ""};
+  return {DeliveryStatus::sent, fmt::format("delivered to mailbox, UID {}", uid), "2.0.0", "",
+          "", ""};
 }
 
 }  // namespace mailsim::sim

@@ -1,4 +1,5 @@
-// pop3d: the POP3 server (RFC 1939) on port 110, one actor per connection
+// pop3d: the POP3 server (RFC 1939) on port 110 (995 with implicit TLS, RFC
+// 8314 3, the handshake before the greeting), one actor per connection
 // running pop3::ServerSession against the provider's mail store.
 #include "sim/daemons.hpp"
 
@@ -14,8 +15,11 @@ namespace mailsim::sim {
 void start_pop3d(const scenario::Provider& provider)
 {
   const auto& host = World::get().platform().host(provider.host);
-  start_listener(host, kPortPop3, "pop3d", [&provider](std::shared_ptr<Connection> connection) {
+  int port = pop3_port(provider);
+  start_listener(host, port, "pop3d", [&provider](std::shared_ptr<Connection> connection) {
     Socket socket = accept_connection(connection, "pop3d");
+    if (provider.tls.retrieval == scenario::TlsMode::implicit)
+      tls_accept(socket, provider.tls.version);
     pop3::ServerConfig config;
     config.hostname = provider.host;
     pop3::ServerSession engine(config, World::get().store(provider.domain));

@@ -21,8 +21,9 @@
 // wait is the one a student can watch; the doubling holds a five-day outage
 // to about 110 attempts, where a fixed 5 minutes would make 1,440. The
 // recipients of one destination that failed together wait together; a 5xx
-// reply is permanent and bounces at once (RFC 5321 4.2.1). A deferred job is plain data with a due time, not a
-// sleeping actor: the queue manager wakes for the earliest one.
+// reply is permanent and bounces at once (RFC 5321 4.2.1). A deferred job is
+// plain data with a due time, not a sleeping actor: the queue manager wakes
+// for the earliest one.
 //
 // Bounces (RFC 5321 4.5.5, RFC 3464): a recipient that fails for good is
 // reported to the message's envelope sender by bounce.cpp, in one DSN per

@@ -82,6 +82,33 @@ std::string seconds(double t)
   return t < 0 ? "-" : fmt::format("{:.6f}", t);
 }
 
+// The mark of a flight that travelled inside TLS, before its direction ("🔒C: EHLO ...").
+const std::string kTlsMark = "\xF0\x9F\x94\x92";  // U+1F512 LOCK, in UTF-8
+
+// Says what the lock means and which ports each provider uses, when any provider uses TLS.
+void write_tls_legend(std::ostream& out, const scenario::Scenario& s)
+{
+  using scenario::TlsMode;
+  bool any = false;
+  for (const auto& p : s.providers)
+    any |= p.tls.any();
+  if (not any)
+    return;
+  out << kTlsMark << " marks a line that travelled inside TLS: the trace shows its plaintext; "
+      << "its bytes on the wire include the TLS record overhead.\n";
+  for (const auto& p : s.providers) {
+    auto mode = [](TlsMode m) {
+      return m == TlsMode::off ? "off" : m == TlsMode::starttls ? "STARTTLS" : "implicit TLS";
+    };
+    out << fmt::format("TLS at {}: {}; submission: {} ({}); relay: {} (25); retrieval: {}\n",
+                       p.domain, tls_version_name(p.tls.version), mode(p.tls.submission),
+                       p.tls.submission == TlsMode::implicit ? "465" : "587", mode(p.tls.relay),
+                       p.tls.retrieval == TlsMode::implicit
+                           ? "implicit TLS (POP3 995, IMAP 993, HTTPS 443)"
+                           : "off (POP3 110, IMAP 143, HTTP 80)");
+  }
+}
+
 std::string duration(double from, double to)
 {
   if (from < 0 || to < 0)
@@ -119,6 +146,7 @@ void write_story(std::ostream& out, const World& world)
   out << fmt::format("mailsim: scenario {} (seed {})\n", s.name, s.seed);
   if (not s.description.empty())
     out << s.description << "\n";
+  write_tls_legend(out, s);
   out << "\n" << fmt::format("{:>11}  {:<4} {:<5} {:<22} {:<22} {}\n", "time (s)", "conn", "proto",
                              "from", "to", "what");
 
@@ -137,12 +165,13 @@ void write_story(std::ostream& out, const World& world)
       std::size_t shown = lines.size();
       if (lines.size() > kMaxFlightLines)
         shown = kMaxFlightLines - 2;
+      std::string dir = (e.tls ? kTlsMark : "") + e.dir + ": ";
       for (std::size_t i = 0; i < shown; i++)
-        out << prefix << e.dir << ": " << visible(lines[i]) << "\n";
+        out << prefix << dir << visible(lines[i]) << "\n";
       if (shown < lines.size()) {
-        out << prefix << e.dir << ": "
+        out << prefix << dir
             << fmt::format("... ({} more lines) ...", lines.size() - shown - 1) << "\n";
-        out << prefix << e.dir << ": " << visible(lines.back()) << "\n";
+        out << prefix << dir << visible(lines.back()) << "\n";
       }
     } else {
       out << prefix << e.summary;
@@ -187,13 +216,26 @@ void write_summary(std::ostream& out, const World& world)
       out << "\n";
     };
     bool same_server = t.sending_server == t.receiving_server;
+    // A TLS handshake gets its own row; the dialog's row keeps the rest of its time and round
+    // trips, so that the rows still add up.
+    auto tls_step = [&step](const std::string& what, const TlsSpan& tls) {
+      if (not tls.version.empty())
+        step(what + ": " + tls.version + " handshake", tls.start, tls.end, tls.round_trips);
+    };
+    auto after_tls = [](double from, const TlsSpan& tls) {
+      return tls.version.empty() || from < 0 ? from : from + (tls.end - tls.start);
+    };
+    auto dialog_rts = [](int round_trips, const TlsSpan& tls) {
+      return round_trips > 0 ? round_trips - 1 - tls.round_trips : 0;
+    };
     bool server_written = t.submit_open < 0 && t.submitted >= 0;  // a bounce, say
     if (not server_written) {
       step("submission: TCP set-up", t.submit_open, t.submit_established, 1);
+      tls_step("submission", t.submit_tls);
       step("submission: " + std::string(t.submission_conn.empty() ? "" : "dialog") +
                " until queued",
-           t.submit_established, t.submitted,
-           t.submit_round_trips > 0 ? t.submit_round_trips - 1 : 0);
+           after_tls(t.submit_established, t.submit_tls), t.submitted,
+           dialog_rts(t.submit_round_trips, t.submit_tls));
     }
     if (not same_server) {
       step("queueing at " + t.sending_server, t.submitted, t.relay_start, 0);
@@ -201,8 +243,9 @@ void write_summary(std::ostream& out, const World& world)
       if (t.dns_end >= 0 && t.relay_open - t.dns_end > 1e-3)
         step("better MX hosts that did not answer", t.dns_end, t.relay_open, 0);
       step("relay: TCP set-up", t.relay_open, t.relay_established, 1);
-      step("relay: SMTP dialog until accepted", t.relay_established, t.relayed,
-           t.relay_round_trips > 0 ? t.relay_round_trips - 1 : 0);
+      tls_step("relay", t.relay_tls);
+      step("relay: SMTP dialog until accepted", after_tls(t.relay_established, t.relay_tls),
+           t.relayed, dialog_rts(t.relay_round_trips, t.relay_tls));
     }
     double stored_from = same_server ? t.submitted : t.relayed;
     if (t.next_hop_relayed >= 0) {
@@ -212,11 +255,12 @@ void write_summary(std::ostream& out, const World& world)
     step("local delivery into the mailbox", stored_from, t.delivered, 0);
     step("in the mailbox until checked", t.delivered, t.retrieval_open, 0);
     step("retrieval: TCP set-up", t.retrieval_open, t.retrieval_established, 1);
+    tls_step("retrieval", t.retrieval_tls);
     step("retrieval: " + (t.retrieval_protocol.empty() ? std::string("dialog")
                                                         : t.retrieval_protocol + " dialog") +
              " until read",
-         t.retrieval_established, t.read,
-         t.retrieval_round_trips > 0 ? t.retrieval_round_trips - 1 : 0);
+         after_tls(t.retrieval_established, t.retrieval_tls), t.read,
+         dialog_rts(t.retrieval_round_trips, t.retrieval_tls));
     write_queue_history(out, t);
   }
   if (world.timelines().empty())
@@ -224,12 +268,17 @@ void write_summary(std::ostream& out, const World& world)
 
   out << "\nBytes on the wire, by protocol:\n";
   const auto& flights = world.recorder().flights_by_kind();
+  const auto& tls_overhead = world.recorder().tls_overhead_by_kind();
   std::uint64_t total = 0;
   for (const auto& [kind, bytes] : world.recorder().bytes_by_kind()) {
-    out << fmt::format("  {:<5} {:>9} bytes in {:>5} {}\n", kind, bytes, flights.at(kind),
-                       kind == "tcp" ? "control segments (SYN, ACK, FIN)"
+    out << fmt::format("  {:<5} {:>9} bytes in {:>5} {}", kind, bytes, flights.at(kind),
+                       kind == "tcp"   ? "control segments (SYN, ACK, FIN)"
                        : kind == "dns" ? "datagrams"
+                       : kind == "tls" ? "handshake flights"
                                        : "flights");
+    if (auto it = tls_overhead.find(kind); it != tls_overhead.end())
+      out << fmt::format(", {} of them TLS record overhead", it->second);
+    out << "\n";
     total += bytes;
   }
   out << fmt::format("  total {:>9} bytes\n", total);
@@ -319,6 +368,10 @@ nlohmann::json trace_event(const TraceEvent& e)
     j["summary"] = e.summary;
   if (not e.message_id.empty())
     j["message_id"] = e.message_id;
+  if (e.tls) {
+    j["tls"] = true;
+    j["tls_overhead"] = e.tls_overhead;
+  }
   return j;
 }
 
@@ -326,7 +379,19 @@ nlohmann::json trace_summary(const World& world)
 {
   nlohmann::json emails = nlohmann::json::array();
   auto t_or_null = [](double t) { return t < 0 ? nlohmann::json() : nlohmann::json(t); };
-  for (const auto& t : world.timelines())
+  auto tls_json = [&t_or_null](const Timeline& t) {
+    nlohmann::json tls = nlohmann::json::object();
+    for (const auto& [leg, span] : {std::pair{"submission", &t.submit_tls},
+                                    std::pair{"relay", &t.relay_tls},
+                                    std::pair{"retrieval", &t.retrieval_tls}})
+      if (not span->version.empty())
+        tls[leg] = {{"version", span->version},
+                    {"start", t_or_null(span->start)},
+                    {"end", t_or_null(span->end)},
+                    {"round_trips", span->round_trips}};
+    return tls;
+  };
+  for (const auto& t : world.timelines()) {
     emails.push_back({{"message_id", t.message_id},
                       {"from", t.from},
                       {"to", t.to},
@@ -346,10 +411,16 @@ nlohmann::json trace_summary(const World& world)
                         {"dns", t.dns_round_trips},
                         {"relay", t.relay_round_trips},
                         {"retrieval", t.retrieval_round_trips}}}});
+    if (auto tls = tls_json(t); not tls.empty())
+      emails.back()["tls"] = tls;
+  }
   nlohmann::json bytes = nlohmann::json::object();
   for (const auto& [kind, n] : world.recorder().bytes_by_kind())
     bytes[kind] = n;
-  return {{"record", "summary"}, {"emails", emails}, {"bytes", bytes}};
+  nlohmann::json summary = {{"record", "summary"}, {"emails", emails}, {"bytes", bytes}};
+  if (not world.recorder().tls_overhead_by_kind().empty())
+    summary["tls_overhead"] = world.recorder().tls_overhead_by_kind();
+  return summary;
 }
 
 void write_trace(std::ostream& out, const World& world)

@@ -786,6 +786,8 @@ class Reader {
   void check_mx();
   void check_reachable();
   void assign_addresses();
+  void read_tls();
+  Tls tls_settings(const Json* object, const Tls& above, bool above_written) const;
 
   const Json& doc_;
   const Json& schema_;
@@ -801,6 +803,7 @@ class Reader {
   std::vector<Path> provider_paths_, device_paths_;
   std::vector<std::pair<std::size_t, std::size_t>> device_index_;  // person, device
   std::optional<double> end_;
+  bool tls_written_ = false;  // the file has a top-level "tls"
 };
 
 std::optional<double> Reader::quantity(const Json* object, const char* key, const Path& path,
@@ -1074,6 +1077,7 @@ void Reader::read_providers() {
     if (auto cpu = quantity(object, "cpu", here / "cpu", cpu_units, true))
       provider.cpu_flops = *cpu;
     read_outages_and_queue(object, here, provider);
+    provider.tls = tls_settings(member(object, "tls"), scenario_.tls, tls_written_);
 
     scenario_.providers.push_back(provider);
     provider_paths_.push_back(here);
@@ -1343,6 +1347,42 @@ void Reader::check_reachable() {
   }
 }
 
+// ---------------------------------------------------------------------------
+// TLS settings: the top-level "tls" and each provider's own
+
+// A "tls" object turns TLS on: each field it leaves out comes from the level above when that
+// level was written, else from the "on" defaults (TLS 1.3; submission on 465, RFC 8314 3.3;
+// STARTTLS on 25; POP3, IMAP and webmail over implicit TLS). No object: the level above.
+Tls Reader::tls_settings(const Json* object, const Tls& above, bool above_written) const {
+  if (!object || !object->is_object()) return above;
+  Tls tls = above;
+  if (!above_written) {
+    tls.version = TlsVersion::v1_3;
+    tls.submission = TlsMode::implicit;
+    tls.relay = TlsMode::starttls;
+    tls.retrieval = TlsMode::implicit;
+  }
+  auto mode = [object](const char* key, TlsMode& out) {
+    auto text = string_member(object, key);
+    if (text == "off") out = TlsMode::off;
+    if (text == "starttls") out = TlsMode::starttls;
+    if (text == "implicit") out = TlsMode::implicit;
+  };
+  mode("submission", tls.submission);
+  mode("relay", tls.relay);
+  mode("retrieval", tls.retrieval);
+  auto version = string_member(object, "version");
+  if (version == "1.2") tls.version = TlsVersion::v1_2;
+  if (version == "1.3") tls.version = TlsVersion::v1_3;
+  return tls;
+}
+
+void Reader::read_tls() {
+  const Json* object = member(&doc_, "tls");
+  tls_written_ = object && object->is_object();
+  scenario_.tls = tls_settings(object, Tls{}, false);
+}
+
 // Providers from 198.51.100.1 (then 172.16.0.0/12), devices from 203.0.113.1
 // (then 10.0.0.0/8), in document order, around every address written out.
 void Reader::assign_addresses() {
@@ -1364,6 +1404,7 @@ Scenario Reader::read() {
   read_places();
   read_links();
   read_dns();
+  read_tls();
   read_providers();
   read_people();
   read_script();

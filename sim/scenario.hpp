@@ -46,6 +46,25 @@ struct Services {
   bool webmail = true;     // HTTP/1.1, port 80
 };
 
+// TLS on a provider's services (docs/scenario-format.md, "tls"). off everywhere unless a
+// "tls" object says otherwise.
+enum class TlsVersion { v1_2, v1_3 };
+enum class TlsMode {
+  off,
+  starttls,  // plain connection, then STARTTLS (RFC 3207): submission on 587, relay on 25
+  implicit   // TLS from the first byte (RFC 8314 3): 465, IMAP 993, POP3 995, HTTPS 443
+};
+struct Tls {
+  TlsVersion version = TlsVersion::v1_3;  // the highest version the server (or client) speaks
+  TlsMode submission = TlsMode::off;      // off, starttls (587) or implicit (465)
+  TlsMode relay = TlsMode::off;           // off or starttls: port 25 offers it, relaying uses it
+  TlsMode retrieval = TlsMode::off;       // off or implicit: POP3 995, IMAP 993, webmail 443
+  bool any() const
+  {
+    return submission != TlsMode::off || relay != TlsMode::off || retrieval != TlsMode::off;
+  }
+};
+
 struct MxRecord {
   int preference = 10;
   std::string host;        // a provider server host name, e.g. "mail.ums.com"
@@ -78,6 +97,7 @@ struct Provider {
   double cpu_flops = 1e9;  // server host speed
   std::vector<Outage> down;  // when the server host is off, in time order
   QueuePolicy queue;
+  Tls tls;                 // the scenario's "tls", overridden field by field by its own
 };
 
 enum class AgentKind { client, web };
@@ -136,6 +156,7 @@ struct Scenario {
   std::vector<Provider> providers;
   std::vector<Person> people;
   std::vector<Step> script;      // sorted by at_s, stable
+  Tls tls;                       // the top-level "tls": the default of every provider
   std::string hash;              // hex digest of the file's bytes (FNV-1a 64)
 };
 

@@ -16,21 +16,32 @@
 
 namespace mailsim::sim {
 
-// Serves one accepted connection until the client closes it.
-template <class Engine, class OnEvents>
-void serve_session(Socket& socket, Engine& engine, OnEvents on_events)
+// Serves one accepted connection until the client closes it. after_write runs after each
+// flight the server writes (where smtpd starts TLS once its 220 to STARTTLS is out).
+template <class Engine, class OnEvents, class AfterWrite>
+void serve_session(Socket& socket, Engine& engine, OnEvents on_events, AfterWrite after_write)
 {
   const auto& costs = World::get().costs();
-  if (auto greeting = engine.take_output(); not greeting.empty())
+  if (auto greeting = engine.take_output(); not greeting.empty()) {
     socket.send(greeting);
+    after_write();
+  }
   while (auto data = socket.receive()) {
     simgrid::s4u::this_actor::execute(costs.per_command +
                                       costs.per_message_byte * static_cast<double>(data->size()));
     engine.receive(*data);
     on_events(engine.take_events());
-    if (auto out = engine.take_output(); not out.empty())
+    if (auto out = engine.take_output(); not out.empty()) {
       socket.send(out);
+      after_write();
+    }
   }
+}
+
+template <class Engine, class OnEvents>
+void serve_session(Socket& socket, Engine& engine, OnEvents on_events)
+{
+  serve_session(socket, engine, on_events, [] {});
 }
 
 // Drives a client engine until it is done, then closes the connection.

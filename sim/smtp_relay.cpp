@@ -3,7 +3,9 @@
 // try the hosts in order of preference (an MX host's address comes from the
 // A records, often already in the MX answer's additional section), connect to
 // port 25 and run smtp::ClientSession. On this connection the sending server
-// is the SMTP client and the receiving server the SMTP server.
+// is the SMTP client and the receiving server the SMTP server. When the sending
+// provider's "tls" has relay "starttls", the client uses STARTTLS whenever the
+// receiving server offers it (opportunistic, as MTAs do on port 25, RFC 3207 4).
 //
 // Without any MX record the domain's own A record is the host (RFC 5321
 // 5.1, "implicit MX"); a domain the DNS does not know at all is a permanent
@@ -112,11 +114,11 @@ std::vector<DeliveryResult> relay(const scenario::Provider& from, const QueuedMe
   if (no_such_domain) {
     std::string why = fmt::format("Host or domain name not found: the DNS says {} does not exist",
                                   domain);
-    return for_all(recipients, {DeliveryStatus::bounced, why, "5.1.2", "", ""});
+    return for_all(recipients, {DeliveryStatus::bounced, why, "5.1.2", "", "", ""});
   }
   if (targets.empty()) {
     std::string why = fmt::format("no usable mail server for {} (MX or A record)", domain);
-    return for_all(recipients, {DeliveryStatus::deferred, why, "4.4.4", "", ""});
+    return for_all(recipients, {DeliveryStatus::deferred, why, "4.4.4", "", "", ""});
   }
 
   // Try each MX host in turn until one answers.
@@ -145,8 +147,17 @@ std::vector<DeliveryResult> relay(const scenario::Provider& from, const QueuedMe
     envelope.recipients = recipients;
     smtp::ClientConfig config;
     config.helo_name = from.host;
+    if (from.tls.relay == scenario::TlsMode::starttls)
+      config.tls = smtp::TlsPolicy::opportunistic;
     smtp::ClientSession engine(config, std::move(envelope));
-    drive_session(*socket, engine, [](const std::vector<smtp::ClientEvent>&) {});
+    drive_session(*socket, engine, [&](const std::vector<smtp::ClientEvent>& events) {
+      for (const auto& e : events)
+        if (e.kind == smtp::ClientEvent::Kind::starttls) {
+          tls_connect(*socket, from.tls.version);
+          engine.tls_established();
+        }
+    });
+    timelines([&](Timeline& t) { t.relay_tls = connection.tls_span; });
 
     std::string via = unreachable.empty() ? "" : " after " + unreachable;
     std::vector<DeliveryResult> results;
@@ -178,7 +189,7 @@ std::vector<DeliveryResult> relay(const scenario::Provider& from, const QueuedMe
     }
     return results;
   }
-  return for_all(recipients, {DeliveryStatus::deferred, unreachable, "4.4.1", "", ""});
+  return for_all(recipients, {DeliveryStatus::deferred, unreachable, "4.4.1", "", "", ""});
 }
 
 }  // namespace mailsim::sim

@@ -1,5 +1,8 @@
-// smtpd: the SMTP server of a provider, on port 25 (relay, RFC 5321) and 587
-// (submission, RFC 6409). One actor per connection runs smtp::ServerSession;
+// smtpd: the SMTP server of a provider, on port 25 (relay, RFC 5321), 587
+// (submission, RFC 6409) and, with implicit TLS, 465 (submission, RFC 8314 3.3).
+// STARTTLS (RFC 3207) is offered on 25 and 587 when the provider's "tls" says
+// so, and required on 587 when submission is "starttls" (RFC 8314 3.3 wants
+// mail submitted inside TLS). One actor per connection runs smtp::ServerSession;
 // what the engine accepts is written to the queue (a CPU cost standing for the
 // queue file's write and fsync) before the 250 reply goes out, then handed to
 // the queue manager.
@@ -93,20 +96,49 @@ class SmtpdBackend : public smtp::ServerBackend {
   std::vector<QueuedMessage> accepted_;
 };
 
-void smtpd_session(const scenario::Provider& provider, smtp::Service service,
+// What STARTTLS looks like on this port: offered, required, or neither.
+void configure_tls(const scenario::Provider& provider, smtp::Service service, bool implicit_tls,
+                   smtp::ServerConfig& config)
+{
+  using scenario::TlsMode;
+  config.implicit_tls = implicit_tls;
+  if (implicit_tls)
+    return;
+  if (service == smtp::Service::relay) {
+    config.tls_available = provider.tls.relay == TlsMode::starttls;
+  } else {
+    config.tls_available = provider.tls.submission != TlsMode::off;
+    config.tls_required = provider.tls.submission == TlsMode::starttls;
+  }
+}
+
+void smtpd_session(const scenario::Provider& provider, smtp::Service service, bool implicit_tls,
                    std::shared_ptr<Connection> connection)
 {
   auto& world = World::get();
   Socket socket = accept_connection(connection, "smtpd");
+  if (implicit_tls)
+    tls_accept(socket, provider.tls.version);
   SmtpdBackend backend(provider, *connection);
   smtp::ServerConfig config;
   config.hostname = provider.host;
   config.service = service;
   config.client_address =
       connection->client_host->name + " [" + connection->client_host->address + "]";
+  configure_tls(provider, service, implicit_tls, config);
   smtp::ServerSession engine(config, backend);
 
-  serve_session(socket, engine, [&](const std::vector<smtp::ServerEvent>&) {
+  // RFC 3207 4.2: the handshake starts once the 220 to STARTTLS is out.
+  bool start_tls = false;
+  auto after_write = [&]() {
+    if (std::exchange(start_tls, false)) {
+      tls_accept(socket, provider.tls.version);
+      engine.tls_established();
+    }
+  };
+  serve_session(socket, engine, [&](const std::vector<smtp::ServerEvent>& events) {
+    for (const auto& e : events)
+      start_tls |= e.kind == smtp::ServerEvent::Kind::starttls;
     for (auto& queued : backend.take_accepted()) {
       // The queue file is on disk before the 250 goes out (RFC 5321 6.1).
       sg4::this_actor::execute(world.costs().queue_write);
@@ -134,18 +166,21 @@ void smtpd_session(const scenario::Provider& provider, smtp::Service service,
       }
       qmgr_enqueue(provider.domain, std::move(queued));
     }
-  });
+  }, after_write);
 }
 
 }  // namespace
 
-void start_smtpd(const scenario::Provider& provider, smtp::Service service)
+void start_smtpd(const scenario::Provider& provider, smtp::Service service, bool implicit_tls)
 {
   const auto& host = World::get().platform().host(provider.host);
-  int port = service == smtp::Service::submission ? kPortSubmission : kPortSmtp;
-  start_listener(host, port, "smtpd", [&provider, service](std::shared_ptr<Connection> c) {
-    smtpd_session(provider, service, std::move(c));
-  });
+  int port = implicit_tls                               ? kPortSubmissions
+             : service == smtp::Service::submission ? kPortSubmission
+                                                    : kPortSmtp;
+  start_listener(host, port, "smtpd",
+                 [&provider, service, implicit_tls](std::shared_ptr<Connection> c) {
+                   smtpd_session(provider, service, implicit_tls, std::move(c));
+                 });
 }
 
 void start_mail_server(const scenario::Provider& provider)
@@ -155,6 +190,8 @@ void start_mail_server(const scenario::Provider& provider)
     start_smtpd(provider, smtp::Service::relay);
   if (provider.services.submission)
     start_smtpd(provider, smtp::Service::submission);
+  if (provider.services.submission && provider.tls.submission == scenario::TlsMode::implicit)
+    start_smtpd(provider, smtp::Service::submission, true);
   if (provider.services.pop3)
     start_pop3d(provider);
   if (provider.services.imap)

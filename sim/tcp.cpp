@@ -7,6 +7,7 @@
 
 #include <cassert>
 #include <cmath>
+#include <utility>
 
 XBT_LOG_NEW_DEFAULT_SUBCATEGORY(mailsim_tcp, mailsim, "Simulated TCP and UDP");
 
@@ -14,11 +15,15 @@ namespace sg4 = simgrid::s4u;
 
 namespace mailsim::sim {
 
+constexpr std::uint64_t kNoEvent = UINT64_MAX;
+
 struct Socket::Segment {
   bool control = false;
   Control what = Control::ack;
+  bool handshake = false;  // a TLS handshake flight and nothing else
   std::string payload;
   std::uint64_t event = 0;
+  std::uint64_t handshake_event = kNoEvent;  // a handshake flight that rode with this data
 };
 
 namespace {
@@ -44,8 +49,13 @@ Socket::Socket(std::shared_ptr<Connection> connection, Side side)
 {
 }
 
+Socket::Socket(Socket&&) noexcept = default;
+Socket& Socket::operator=(Socket&&) noexcept = default;
+Socket::~Socket() = default;
+
 void Socket::record(const std::string& kind, std::uint64_t bytes, const std::string& payload,
-                    const std::string& summary, const std::string& message_id, std::uint64_t* seq)
+                    const std::string& summary, const std::string& message_id, std::uint64_t* seq,
+                    std::uint64_t tls_overhead)
 {
   auto& c = *connection_;
   bool from_client = side_ == Side::client;
@@ -64,6 +74,8 @@ void Socket::record(const std::string& kind, std::uint64_t bytes, const std::str
   event.payload = payload;
   event.summary = summary;
   event.message_id = message_id.empty() ? c.message_id : message_id;
+  event.tls = tls_.has_value() && kind != "tcp" && kind != "tls";
+  event.tls_overhead = tls_overhead;
   *seq = World::get().recorder().add(std::move(event));
 
   // A round trip is counted each time the server answers after the client wrote.
@@ -89,18 +101,34 @@ void Socket::send(const std::string& bytes, const std::string& message_id)
   auto& c = *connection_;
   auto segment = std::make_unique<Segment>();
   segment->payload = bytes;
-  record(c.spec.kind, bytes.size(), bytes, "", message_id, &segment->event);
 
+  // A held-back handshake flight rides with this one: two events, one communication.
+  std::uint64_t wire = 0;
+  if (pending_bytes_ > 0) {
+    record("tls", pending_bytes_, "", pending_carries_, "", &segment->handshake_event);
+    wire += std::exchange(pending_bytes_, 0);
+  }
+  std::uint64_t overhead = tls_ ? tls_record_overhead(bytes.size(), *tls_) : 0;
+  record(c.spec.kind, bytes.size() + overhead, bytes, "", message_id, &segment->event, overhead);
+  wire += bytes.size() + overhead;
+
+  pace(wire);
+  c.outbox(side_)->put_init(segment.release(), wire)->detach();
+}
+
+void Socket::pace(std::uint64_t bytes)
+{
   // Slow start: a flight larger than the congestion window needs one more
   // round trip per doubling of the window (RFC 5681 3.1). After an idle
   // period longer than the RTO the window restarts (RFC 5681 4.1).
+  auto& c = *connection_;
   int dir = side_ == Side::client ? 0 : 1;
   double now = sg4::Engine::get_clock();
   if (c.last_write_[dir] >= 0 && now - c.last_write_[dir] > std::max(kTcpRestartIdle, c.rtt))
     c.window_[dir] = kTcpInitialWindowBytes;
   c.last_write_[dir] = now;
   int extra_rounds = 0;
-  double remaining = static_cast<double>(bytes.size());
+  double remaining = static_cast<double>(bytes);
   while (c.spec.slow_start && remaining > c.window_[dir]) {
     remaining -= c.window_[dir];
     c.window_[dir] *= 2;
@@ -108,14 +136,49 @@ void Socket::send(const std::string& bytes, const std::string& message_id)
   }
   if (extra_rounds > 0)
     sg4::this_actor::sleep_for(extra_rounds * c.rtt);
+}
 
-  c.outbox(side_)->put_init(segment.release(), bytes.size())->detach();
+void Socket::send_handshake(std::uint64_t bytes, const std::string& carries)
+{
+  assert(not closed_ && pending_bytes_ == 0);
+  auto segment = std::make_unique<Segment>();
+  segment->handshake = true;
+  record("tls", bytes, "", carries, "", &segment->event);
+  pace(bytes);
+  connection_->outbox(side_)->put_init(segment.release(), bytes)->detach();
+}
+
+void Socket::queue_handshake(std::uint64_t bytes, const std::string& carries)
+{
+  assert(pending_bytes_ == 0 && bytes > 0);
+  pending_bytes_ = bytes;
+  pending_carries_ = carries;
+}
+
+void Socket::flush_handshake()
+{
+  if (pending_bytes_ > 0)
+    send_handshake(std::exchange(pending_bytes_, 0), pending_carries_);
+}
+
+void Socket::receive_handshake()
+{
+  flush_handshake();
+  auto segment = next_segment();
+  assert(not segment->control && "the peer closed during a TLS handshake");
+  if (not segment->handshake) {
+    assert(segment->handshake_event != kNoEvent);
+    held_ = std::move(segment);  // application data that rode with the handshake flight
+  }
 }
 
 std::unique_ptr<Socket::Segment> Socket::next_segment()
 {
   std::unique_ptr<Segment> segment(connection_->inbox(side_)->get<Segment>());
-  World::get().recorder().set_arrival(segment->event, sg4::Engine::get_clock());
+  double now = sg4::Engine::get_clock();
+  World::get().recorder().set_arrival(segment->event, now);
+  if (segment->handshake_event != kNoEvent)
+    World::get().recorder().set_arrival(segment->handshake_event, now);
   return segment;
 }
 
@@ -123,7 +186,9 @@ std::optional<std::string> Socket::receive()
 {
   if (closed_)
     return std::nullopt;
-  auto segment = next_segment();
+  flush_handshake();
+  auto segment = held_ ? std::move(held_) : next_segment();
+  assert(not segment->handshake && "a TLS handshake flight outside a handshake");
   if (not segment->control)
     return std::move(segment->payload);
 
@@ -141,6 +206,7 @@ void Socket::close()
 {
   if (closed_)
     return;
+  flush_handshake();
   send_control(Control::fin);
   // Flights still on their way (none in our protocols) are drained before the FIN+ACK.
   while (true) {

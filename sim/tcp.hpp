@@ -20,12 +20,17 @@
 // waits one RTT per doubling it needs, and the window persists across flights
 // of a connection until the connection idles for longer than one RTO (1 s).
 //
+// TLS (sim/tls.hpp) uses the hooks below: handshake flights of a given size (kind "tls"), a
+// flight held back to ride with the writer's next flight, and after start_tls() every payload
+// flight carries the record layer's overhead on the wire and is marked as inside TLS.
+//
 // Left out on purpose: loss and retransmission (the fluid model loses no
 // packets), per-segment headers on data (a flight's size is its payload),
 // delayed ACKs, Nagle. docs/network-model.md says so too.
 #pragma once
 
 #include "sim/platform.hpp"
+#include "sim/tls.hpp"
 
 #include <simgrid/s4u.hpp>
 
@@ -69,6 +74,9 @@ class Connection {
   double opened_at = -1, established_at = -1, closed_at = -1;
   int round_trips = 0;     // times the client waited for the server (handshake included)
   std::uint64_t bytes_to_server = 0, bytes_to_client = 0;
+  TlsVersion tls_offered = TlsVersion::v1_3;  // what the ClientHello offered
+  std::optional<TlsVersion> tls;              // what the server settled on, once it has
+  TlsSpan tls_span;                           // the client's view of the handshake
 
   simgrid::s4u::Mailbox* inbox(Side side) const {
     return side == Side::client ? to_client_ : to_server_;
@@ -94,6 +102,9 @@ class Connection {
 class Socket {
  public:
   Socket(std::shared_ptr<Connection> connection, Side side);
+  Socket(Socket&&) noexcept;
+  Socket& operator=(Socket&&) noexcept;
+  ~Socket();
 
   // Writes one flight. message_id tags the trace event (default: the connection's).
   void send(const std::string& bytes, const std::string& message_id = "");
@@ -106,6 +117,17 @@ class Socket {
   Connection& connection() { return *connection_; }
   Side side() const { return side_; }
 
+  // A TLS handshake flight of `bytes` on the wire (kind "tls"; `carries` names its messages).
+  void send_handshake(std::uint64_t bytes, const std::string& carries);
+  // The same, held back: it rides with this side's next send(), or goes alone before this
+  // side next waits to read.
+  void queue_handshake(std::uint64_t bytes, const std::string& carries);
+  // Waits for the peer's next handshake flight. If it rode with application data, that data
+  // is kept for the next receive().
+  void receive_handshake();
+  // From now on this side writes inside TLS of that version.
+  void start_tls(TlsVersion version) { tls_ = version; }
+
  private:
   enum class Control { syn, syn_ack, ack, fin, fin_ack, rst };
   void send_control(Control what);
@@ -115,11 +137,18 @@ class Socket {
   struct Segment;
   std::unique_ptr<Segment> next_segment();
   void record(const std::string& kind, std::uint64_t bytes, const std::string& payload,
-              const std::string& summary, const std::string& message_id, std::uint64_t* seq);
+              const std::string& summary, const std::string& message_id, std::uint64_t* seq,
+              std::uint64_t tls_overhead = 0);
+  void pace(std::uint64_t bytes);
+  void flush_handshake();
 
   std::shared_ptr<Connection> connection_;
   Side side_;
   bool closed_ = false;
+  std::optional<TlsVersion> tls_;
+  std::uint64_t pending_bytes_ = 0;  // a handshake flight waiting to ride with the next write
+  std::string pending_carries_;
+  std::unique_ptr<Segment> held_;    // data that arrived with a handshake flight
 };
 
 // A listening port: "mail.ums.com:25". The actor that calls accept() owns it.

@@ -8,6 +8,8 @@ std::uint64_t Recorder::add(TraceEvent event)
   if (event.bytes > 0) {
     bytes_by_kind_[event.kind] += event.bytes;
     flights_by_kind_[event.kind] += 1;
+    if (event.tls)
+      tls_overhead_by_kind_[event.kind] += event.tls_overhead;
   }
   if (keep_)
     events_.push_back(std::move(event));

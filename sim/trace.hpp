@@ -19,7 +19,7 @@ struct TraceEvent {
   double time = 0;        // when it happened; for a flight, when its first byte was written
   double arrival = -1;    // for a flight, when its last byte arrived; -1 otherwise
   std::uint64_t seq = 0;  // 0, 1, 2, ... in recording order
-  std::string kind;       // tcp, udp, smtp, pop3, imap, http, dns, queue, store, ua
+  std::string kind;       // tcp, tls, udp, smtp, pop3, imap, http, dns, queue, store, ua
   std::string src_host, src_actor;
   std::string dst_host, dst_actor;
   std::string conn;       // connection id ("c3"), empty when there is none
@@ -30,6 +30,8 @@ struct TraceEvent {
   std::string payload;    // exact protocol bytes of the flight (CRLF included)
   std::string summary;    // a short description: "SYN", "queued as Q1", ...
   std::string message_id; // the Message-ID it concerns, if any
+  bool tls = false;       // the flight travelled inside TLS (payload is the plaintext)
+  std::uint64_t tls_overhead = 0;  // of `bytes`, what the TLS record layer added
 };
 
 class Recorder {
@@ -46,6 +48,11 @@ class Recorder {
   // Bytes on the wire per kind (tcp control segments count under "tcp").
   const std::map<std::string, std::uint64_t>& bytes_by_kind() const { return bytes_by_kind_; }
   const std::map<std::string, std::uint64_t>& flights_by_kind() const { return flights_by_kind_; }
+  // Of bytes_by_kind(), what TLS records added (only kinds that travelled inside TLS).
+  const std::map<std::string, std::uint64_t>& tls_overhead_by_kind() const
+  {
+    return tls_overhead_by_kind_;
+  }
 
  private:
   bool keep_;
@@ -53,6 +60,7 @@ class Recorder {
   std::vector<TraceEvent> events_;
   std::map<std::string, std::uint64_t> bytes_by_kind_;
   std::map<std::string, std::uint64_t> flights_by_kind_;
+  std::map<std::string, std::uint64_t> tls_overhead_by_kind_;
 };
 
 }  // namespace mailsim::sim

@@ -2,6 +2,9 @@
 // RFC 5322 message itself and submits it on port 587 with AUTH (RFC 6409),
 // then reads mail over POP3 or IMAP; a web user agent is a browser talking
 // HTTP/1.1 to the provider's webmail, which composes and submits for it.
+// With the provider's "tls" on, they use what it offers: submission on 465
+// (implicit TLS) or 587 with STARTTLS required, POP3 on 995, IMAP on 993,
+// HTTPS on 443 (RFC 8314).
 // Each action is one session actor on the device's host, started by the
 // script, so a user who is not doing anything costs no actor.
 #include "sim/agents.hpp"
@@ -81,6 +84,7 @@ void mark_read(const std::string& message_id, const std::string& reader, const H
   timeline->retrieved_by = device.name;
   timeline->retrieval_protocol = protocol;
   timeline->retrieval_round_trips = connection.round_trips;
+  timeline->retrieval_tls = connection.tls_span;
 }
 
 // What a user sees when the server does not take the connection: a refusal
@@ -129,17 +133,21 @@ void client_send(const scenario::Person& person, const scenario::Device& device,
   }
 
   ConnectionSpec spec{"smtp", "user agent", "submission server", "push"};
+  int port = submission_port(provider);
   ConnectError error = ConnectError::refused;
-  auto socket = connect(me, "mua", server, kPortSubmission, spec, &error);
+  auto socket = connect(me, "mua", server, port, spec, &error);
   if (not socket) {
     trace_ua(me.name, "mua",
              unreachable(error, server.name,
-                         "submission refused: the server does not listen on port 587"),
+                         fmt::format("submission refused: the server does not listen on port {}",
+                                     port)),
              c.message_id);
     return;
   }
   auto& connection = socket->connection();
   connection.message_id = c.message_id;
+  if (provider.tls.submission == scenario::TlsMode::implicit)
+    tls_connect(*socket, provider.tls.version);
   smtp::Envelope envelope;
   envelope.mail_from = person.address;
   envelope.recipients = step.to;
@@ -147,12 +155,21 @@ void client_send(const scenario::Person& person, const scenario::Device& device,
   smtp::ClientConfig config;
   config.helo_name = me.name;
   config.auth = std::make_pair(person.address, person.password);
+  if (provider.tls.submission == scenario::TlsMode::starttls)
+    config.tls = smtp::TlsPolicy::required;  // never AUTH in the clear
   smtp::ClientSession engine(config, std::move(envelope));
-  drive_session(*socket, engine, [](const std::vector<smtp::ClientEvent>&) {});
+  drive_session(*socket, engine, [&](const std::vector<smtp::ClientEvent>& events) {
+    for (const auto& e : events)
+      if (e.kind == smtp::ClientEvent::Kind::starttls) {
+        tls_connect(*socket, provider.tls.version);
+        engine.tls_established();
+      }
+  });
   for (const auto& rcpt : step.to) {
     auto& t = world.timeline(c.message_id, rcpt);
     t.submit_open = connection.opened_at;
     t.submit_established = connection.established_at;
+    t.submit_tls = connection.tls_span;
   }
   trace_ua(me.name, "mua",
            engine.succeeded() ? "message submitted; the user agent's part is done"
@@ -176,7 +193,8 @@ void client_check(const scenario::Person& person, const scenario::Device& device
   trace_ua(me.name, "mua", fmt::format("{} checks for new mail ({})", person.name,
                                        imap ? "IMAP" : "POP3"));
   ConnectError error = ConnectError::refused;
-  auto socket = connect(me, "mua", server, imap ? kPortImap : kPortPop3, spec, &error);
+  auto socket = connect(me, "mua", server, imap ? imap_port(provider) : pop3_port(provider), spec,
+                        &error);
   if (not socket) {
     trace_ua(me.name, "mua",
              unreachable(error, server.name,
@@ -185,6 +203,8 @@ void client_check(const scenario::Person& person, const scenario::Device& device
     return;
   }
   auto& connection = socket->connection();
+  if (provider.tls.retrieval == scenario::TlsMode::implicit)
+    tls_connect(*socket, provider.tls.version);
   std::vector<std::string> fetched;
   if (imap) {
     imap::ClientConfig config;
@@ -258,7 +278,7 @@ void web_session(const scenario::Person& person, const scenario::Device& device,
 
   ConnectionSpec spec{"http", "browser", "webmail server", step ? "push" : "pull"};
   ConnectError error = ConnectError::refused;
-  auto socket = connect(me, "browser", server, kPortHttp, spec, &error);
+  auto socket = connect(me, "browser", server, webmail_port(provider), spec, &error);
   if (not socket) {
     trace_ua(me.name, "browser",
              unreachable(error, server.name,
@@ -266,6 +286,8 @@ void web_session(const scenario::Person& person, const scenario::Device& device,
     return;
   }
   auto& connection = socket->connection();
+  if (provider.tls.retrieval == scenario::TlsMode::implicit)
+    tls_connect(*socket, provider.tls.version);
   webmail::ClientSession engine(config);
   std::vector<std::string> read;
   drive_session(*socket, engine, [&](const std::vector<webmail::ClientEvent>& events) {
@@ -290,6 +312,7 @@ void web_session(const scenario::Person& person, const scenario::Device& device,
       if (auto* t = world.find_timeline(connection.message_id, rcpt)) {
         t->submit_open = connection.opened_at;
         t->submit_established = connection.established_at;
+        t->submit_tls = connection.tls_span;
       }
     trace_ua(me.name, "browser",
              engine.succeeded() ? "webmail accepted the message" : "webmail refused the message",

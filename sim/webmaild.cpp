@@ -1,4 +1,5 @@
-// webmaild: the provider's webmail, HTTP/1.1 on port 80. The browser posts a
+// webmaild: the provider's webmail, HTTP/1.1 on port 80, or HTTPS on 443
+// (HTTP inside TLS from the first byte, RFC 2818) when retrieval uses TLS. The browser posts a
 // message as JSON; webmail composes the RFC 5322 message itself (Date in the
 // sender's zone, Message-ID) and hands it to the queue manager, as Postfix's
 // sendmail/pickup does for local submissions. Reading goes straight to the
@@ -147,9 +148,12 @@ class WebmailBackend : public webmail::Backend {
 void start_webmaild(const scenario::Provider& provider)
 {
   const auto& host = World::get().platform().host(provider.host);
-  start_listener(host, kPortHttp, "webmail", [&provider](std::shared_ptr<Connection> connection) {
+  start_listener(host, webmail_port(provider), "webmail", [&provider](std::shared_ptr<Connection>
+                                                                          connection) {
     auto& world = World::get();
     Socket socket = accept_connection(connection, "webmail");
+    if (provider.tls.retrieval == scenario::TlsMode::implicit)
+      tls_accept(socket, provider.tls.version);
     WebmailBackend backend(provider, *connection);
     webmail::ServerConfig config;
     config.hostname = provider.host;
