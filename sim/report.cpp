@@ -1,6 +1,9 @@
 #include "sim/report.hpp"
 
 #include "sim/agents.hpp"
+#include "sim/expect.hpp"
+#include "sim/explain.hpp"
+#include "sim/lesson.hpp"
 
 #include "models/message.hpp"
 
@@ -94,10 +97,20 @@ std::string duration(double from, double to)
   return fmt::format("{:.1f} s ({:.1f} min)", d, d / 60);
 }
 
+// The expectations and the lesson of the scenario, when it has them.
+void add_teaching(nlohmann::json& summary, const World& world)
+{
+  if (not world.scenario().expect.empty())
+    summary["expectations"] = expectations_json(check_expectations(world));
+  if (auto lesson = lesson_json(world); not lesson.is_null())
+    summary["lesson"] = lesson;
+}
+
 }  // namespace
 
-void write_story(std::ostream& out, const World& world)
+void write_story(std::ostream& out, const World& world, bool explain)
 {
+  Explainer explainer(world);
   const auto& s = world.scenario();
   out << fmt::format("mailsim: scenario {} (seed {})\n", s.name, s.seed);
   if (not s.description.empty())
@@ -106,6 +119,8 @@ void write_story(std::ostream& out, const World& world)
                              "from", "to", "what");
 
   for (const auto& e : world.recorder().events()) {
+    if (explain)
+      out << explainer.before(e);
     std::string from = endpoint(e.src_host, e.src_actor);
     std::string to = e.dst_host.empty() ? "" : endpoint(e.dst_host, e.dst_actor);
     auto prefix = fmt::format("{:>11.6f}  {:<4} {:<5} {:<22} {:<22} ", e.time,
@@ -228,6 +243,10 @@ void write_summary(std::ostream& out, const World& world)
                        state.person, state.device, state.messages.size(),
                        state.messages.size() == 1 ? "" : "s", state.sessions,
                        state.sessions == 1 ? "" : "s");
+
+  // Teaching sections (issue 4): the scenario's idea, then its expectations.
+  write_lesson(out, world);
+  write_expectations(out, check_expectations(world));
 }
 
 nlohmann::json trace_header(const World& world)
@@ -320,7 +339,9 @@ nlohmann::json trace_summary(const World& world)
   nlohmann::json bytes = nlohmann::json::object();
   for (const auto& [kind, n] : world.recorder().bytes_by_kind())
     bytes[kind] = n;
-  return {{"record", "summary"}, {"emails", emails}, {"bytes", bytes}};
+  nlohmann::json summary = {{"record", "summary"}, {"emails", emails}, {"bytes", bytes}};
+  add_teaching(summary, world);
+  return summary;
 }
 
 void write_trace(std::ostream& out, const World& world)

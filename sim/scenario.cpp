@@ -785,6 +785,14 @@ class Reader {
   void check_mx();
   void check_reachable();
   void assign_addresses();
+  // Teaching parts (scenario_teaching.hpp), read after everything they refer to.
+  void read_expect();
+  void read_lesson();
+  EventFilter event_filter(const Json* object, const Path& path);
+  void known_host(const Json* object, const char* key, const Path& path);
+  // Names in expect and lesson are checked only when the rest of the file has
+  // no problem: a person renamed gives one line, not one more per expectation.
+  bool check_teaching_names_ = true;
 
   const Json& doc_;
   const Json& schema_;
@@ -1317,6 +1325,203 @@ void Reader::assign_addresses() {
   }
 }
 
+// ---------------------------------------------------------------------------
+// Teaching parts: the expect block and the lesson (scenario_teaching.hpp)
+
+// Each kind of check, the key that names it, and the other fields it takes.
+struct CheckKind {
+  ExpectKind kind;
+  const char* key;
+  std::vector<std::string> fields;
+};
+
+const std::vector<CheckKind>& check_kinds() {
+  static const std::vector<CheckKind> kinds = {
+      {ExpectKind::mailbox, "mailbox", {"folder", "from", "subject", "messages", "seen"}},
+      {ExpectKind::device, "device", {"person", "from", "subject", "messages"}},
+      {ExpectKind::latency, "latency", {"from", "to", "subject", "under", "over", "round_trips"}},
+      {ExpectKind::bytes, "bytes", {"under", "over", "equals"}},
+      {ExpectKind::role, "role", {"protocol", "host", "peer", "line", "connections"}},
+  };
+  return kinds;
+}
+
+std::optional<long> count_member(const Json* object, const char* key) {
+  const Json* value = member(object, key);
+  if (value && value->is_number_integer() && value->get<std::int64_t>() >= 0)
+    return static_cast<long>(value->get<std::int64_t>());
+  return std::nullopt;
+}
+
+void Reader::known_host(const Json* object, const char* key, const Path& path) {
+  auto host = string_member(object, key);
+  if (!check_teaching_names_ || !host || hosts_.count(lower(*host))) return;
+  std::vector<std::string> names;
+  for (const auto& [name, unused] : hosts_) names.push_back(name);
+  problem(path, fmt::format("\"{}\" is not one of the hosts ({})", *host, list_names(names)));
+}
+
+EventFilter Reader::event_filter(const Json* object, const Path& path) {
+  EventFilter filter;
+  filter.protocol = string_member(object, "protocol").value_or("");
+  filter.role = string_member(object, "role").value_or("");
+  filter.host = lower(string_member(object, "host").value_or(""));
+  filter.peer = lower(string_member(object, "peer").value_or(""));
+  filter.line = string_member(object, "line").value_or("");
+  known_host(object, "host", path / "host");
+  known_host(object, "peer", path / "peer");
+  return filter;
+}
+
+void Reader::read_expect() {
+  Path list{Segment{"expect"}};
+  std::vector<std::string> addresses;
+  for (const auto& person : scenario_.people) addresses.push_back(person.address);
+
+  auto entries = items(member(&doc_, "expect"));
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const Json* object = entries[i];
+    Path here = list / i;
+    if (!object->is_object()) continue;  // the schema said so
+
+    std::vector<const CheckKind*> named;
+    for (const auto& kind : check_kinds()) {
+      if (member(object, kind.key)) named.push_back(&kind);
+    }
+    if (named.empty()) {
+      problem(here, "say what to check: one of \"mailbox\", \"device\", \"latency\", \"bytes\", "
+                    "\"role\"");
+      continue;
+    }
+    if (named.size() > 1) {
+      problem(here, fmt::format("check one thing per entry, not both \"{}\" and \"{}\"",
+                                named[0]->key, named[1]->key));
+      continue;
+    }
+    const CheckKind& kind = *named.front();
+    for (const auto& field : object->items()) {
+      if (field.key() == kind.key) continue;
+      if (std::find(kind.fields.begin(), kind.fields.end(), field.key()) != kind.fields.end())
+        continue;
+      std::string fields;
+      for (const auto& name : kind.fields) fields += (fields.empty() ? "" : ", ") + name;
+      problem(here / field.key(), fmt::format("\"{}\" does not apply to a \"{}\" check (its "
+                                              "fields: {})",
+                                              field.key(), kind.key, fields));
+    }
+
+    Expectation e;
+    e.kind = kind.kind;
+    e.path = path_string(here);
+    e.from = normalize_address(string_member(object, "from").value_or(""));
+    e.to = normalize_address(string_member(object, "to").value_or(""));
+    e.subject = string_member(object, "subject").value_or("");
+    e.messages = count_member(object, "messages");
+    e.seen = count_member(object, "seen");
+    bool is_latency = kind.kind == ExpectKind::latency;
+    const auto& bound_units = is_latency ? duration_units : std::vector<Unit>{};
+    for (auto [key, bound] : {std::pair{"under", &e.under}, {"over", &e.over}}) {
+      const Json* value = member(object, key);
+      if (!value) continue;
+      if (!is_latency && !value->is_number()) {
+        problem(here / key, fmt::format("{} is not a number of bytes", render(*value)));
+        continue;
+      }
+      *bound = is_latency ? quantity(object, key, here / key, bound_units, false)
+                          : std::optional<double>(value->get<double>());
+    }
+    if (const Json* value = member(object, "equals"); value && value->is_number())
+      e.equals = value->get<double>();
+
+    switch (kind.kind) {
+      case ExpectKind::mailbox: {
+        e.mailbox = normalize_address(string_member(object, "mailbox").value_or(""));
+        e.folder = string_member(object, "folder").value_or("INBOX");
+        bool known = std::find(addresses.begin(), addresses.end(), e.mailbox) != addresses.end();
+        if (check_teaching_names_ && !e.mailbox.empty() && !known) {
+          problem(here / "mailbox", fmt::format("\"{}\" is not the address of one of the people "
+                                                "({})",
+                                                e.mailbox, list_names(addresses)));
+        }
+        if (!e.messages && !e.seen)
+          problem(here, "a \"mailbox\" check needs \"messages\" or \"seen\"");
+        break;
+      }
+      case ExpectKind::device: {
+        e.device = string_member(object, "device").value_or("");
+        e.person = string_member(object, "person").value_or("");
+        if (!member(object, "person")) problem(here, "a \"device\" check needs \"person\"");
+        if (!member(object, "messages")) problem(here, "a \"device\" check needs \"messages\"");
+        const Person* owner = nullptr;
+        std::vector<std::string> names;
+        for (const auto& person : scenario_.people) {
+          names.push_back(person.name);
+          if (person.name == e.person) owner = &person;
+        }
+        if (check_teaching_names_ && !e.person.empty() && !owner) {
+          problem(here / "person", fmt::format("\"{}\" is not one of the people ({})", e.person,
+                                               list_names(names)));
+        } else if (check_teaching_names_ && owner && !e.device.empty()) {
+          std::vector<std::string> owned;
+          for (const auto& d : owner->devices) owned.push_back(d.name);
+          if (std::find(owned.begin(), owned.end(), e.device) == owned.end()) {
+            problem(here / "device", fmt::format("\"{}\" is not one of {}'s devices ({})",
+                                                 e.device, owner->name, list_names(owned)));
+          }
+        }
+        break;
+      }
+      case ExpectKind::latency: {
+        e.span = string_member(object, "latency").value_or("");
+        if (const Json* value = member(object, "round_trips"); value && value->is_number_integer())
+          e.round_trips = value->get<int>();
+        if (!e.under && !e.over && !member(object, "round_trips") && !member(object, "under") &&
+            !member(object, "over")) {
+          problem(here, "a \"latency\" check needs \"under\", \"over\" or \"round_trips\"");
+        }
+        const LatencySpan* span = nullptr;
+        std::string counted;
+        for (const auto& s : kLatencySpans) {
+          if (e.span == s.name) span = &s;
+          if (s.has_round_trips) counted += std::string(counted.empty() ? "" : ", ") + s.name;
+        }
+        if (span && !span->has_round_trips && member(object, "round_trips")) {
+          problem(here / "round_trips", fmt::format("the \"{}\" span counts no round trips (these "
+                                                    "do: {})",
+                                                    e.span, counted));
+        }
+        break;
+      }
+      case ExpectKind::bytes:
+        e.protocol = string_member(object, "bytes").value_or("");
+        if (!member(object, "under") && !member(object, "over") && !member(object, "equals"))
+          problem(here, "a \"bytes\" check needs \"under\", \"over\" or \"equals\"");
+        break;
+      case ExpectKind::role:
+        e.filter = event_filter(object, here);
+        e.connections = count_member(object, "connections");
+        break;
+    }
+    scenario_.expect.push_back(e);
+  }
+}
+
+void Reader::read_lesson() {
+  Path here{Segment{"lesson"}};
+  const Json* object = member(&doc_, "lesson");
+  if (!object || !object->is_object()) return;
+  Lesson& lesson = scenario_.lesson;
+  lesson.idea = string_member(object, "idea").value_or("");
+  lesson.text = string_member(object, "text").value_or("");
+  auto points = items(member(object, "points"));
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    LessonPoint point;
+    point.see = string_member(points[i], "see").value_or("");
+    point.filter = event_filter(points[i], here / "points" / i);
+    lesson.points.push_back(point);
+  }
+}
+
 Scenario Reader::read() {
   read_header();
   read_places();
@@ -1328,6 +1533,12 @@ Scenario Reader::read() {
   check_mx();
   check_reachable();
   assign_addresses();
+  check_teaching_names_ = std::none_of(issues_.begin(), issues_.end(), [](const Issue& issue) {
+    return issue.path.empty() ||
+           (issue.path[0].key != "expect" && issue.path[0].key != "lesson");
+  });
+  read_expect();
+  read_lesson();
   return scenario_;
 }
 

@@ -8,6 +8,8 @@
 // seconds, bandwidths in bytes per second. Nothing here touches SimGrid.
 #pragma once
 
+#include "sim/scenario_teaching.hpp"
+
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -118,6 +120,8 @@ struct Scenario {
   std::vector<Provider> providers;
   std::vector<Person> people;
   std::vector<Step> script;      // sorted by at_s, stable
+  std::vector<Expectation> expect;  // what must hold at the end (scenario_teaching.hpp)
+  Lesson lesson;                 // the idea it shows; empty idea: none
   std::string hash;              // hex digest of the file's bytes (FNV-1a 64)
 };
 

@@ -108,11 +108,63 @@ stdout_has "Summary"
 stdout_lacks "S: 220"
 
 # SimGrid's flags still work: LV08 makes small flights far slower than CM02.
-expect 0 "run --cfg=network/model:LV08" -- run "$flagship" --cfg=network/model:LV08
+# LV08 makes small flights about 13 times slower: the flagship's expectation
+# "delivery under 2 s" is then not met, which is exit 3 with the story intact.
+expect 3 "run --cfg=network/model:LV08 (an expectation fails)" -- run "$flagship" --cfg=network/model:LV08
 if cmp -s "$work/story1" "$work/out"; then fail "--cfg=network/model:LV08 changed nothing"; else
   pass "--cfg reaches SimGrid"; fi
+stdout_has "NOT MET  expect[4]  delivery (from Send until it was stored in the recipient's mailbox) of every email to uday@ums.com takes under 2 s (uday@ums.com took 20.756 s)"
+stdout_has "Expectations: 16 of 18 met"
 expect 0 "run --log=mailsim.thres:verbose" -- run "$flagship" --log=mailsim.thres:verbose
 stderr_has "established"
+
+# Expectations: met in the bundled run, carried in the trace's summary record.
+python3 - "$work/one.jsonl" <<'PY' && pass "the trace's summary record holds the expectations and the lesson" || fail "expectations missing from the trace"
+import json, sys
+summary = [json.loads(l) for l in open(sys.argv[1])][-1]
+results = summary["expectations"]
+assert len(results) == 18 and all(r["met"] for r in results), results
+assert results[11] == {"path": "expect[11]", "met": True, "actual": "on c2",
+                       "text": "mail.cms.com is the SMTP client on 1 SMTP connection to mail.ums.com"}, results[11]
+points = summary["lesson"]["points"]
+assert summary["lesson"]["idea"] == "push, then pull"
+assert points[2]["conn"] == "c2" and points[2]["time"] == 0.813325 or abs(points[2]["time"] - 0.813325) < 1e-6, points[2]
+PY
+expect 2 "validate: bad expectations, one line each" -- "$mailsim" validate "$bad/bad-expect.json"
+stderr_has 'expect[0].mailbox: "udya@ums.com" is not the address of one of the people (rav@cms.com, uday@ums.com)'
+stderr_has 'expect[1]: check one thing per entry, not both "mailbox" and "bytes"'
+stderr_has 'expect[2].messages: "messages" does not apply to a "latency" check'
+stderr_has 'expect[3].round_trips: the "waiting" span counts no round trips'
+stderr_has 'expect[4].host: "mail.cms.org" is not one of the hosts (dns, mail.cms.com, mail.ums.com, rav-laptop, uday-laptop)'
+stderr_has 'lesson.points[0].pear: unknown field (did you mean "peer"?)'
+lines=$(grep -c . "$work/err")
+if [ "$lines" -eq 6 ]; then pass "six problems give six lines"; else fail "six problems gave $lines lines"; fi
+expect 0 "--help names exit code 3" -- "$mailsim" --help
+stdout_has "3 the run finished but an expectation of the scenario was not met"
+
+# --explain: a plain line before each step, and nothing else changes.
+expect 0 "run --explain" -- run "$flagship" --explain
+grep -v '^             # ' "$work/out" >"$work/unexplained"
+if cmp -s "$work/story1" "$work/unexplained"; then pass "--explain only adds lines"; else
+  fail "--explain changed the story"; fi
+stdout_has "             # mail.cms.com (SMTP client) opens a TCP connection to mail.ums.com (SMTP server)"
+stdout_has "             # MX lookup: mail.cms.com asks the DNS server"
+
+# list: the bundled scenarios, sorted by file name, name and description.
+expect 0 "list" -- "$mailsim" list
+stdout_has "2 scenarios in $src/scenarios"
+if [ "$(sed -n 2p "$work/out" | awk '{print $1}')" = rav-canada-to-uday-india-web ] &&
+   [ "$(sed -n 3p "$work/out" | awk '{print $1}')" = rav-canada-to-uday-india ]; then
+  pass "list is sorted by file name"; else fail "list order"; cat "$work/out"; fi
+stdout_has "  rav-canada-to-uday-india      Rav in Toronto mails Uday in Mumbai from his mail program;"
+mkdir -p "$work/listing" && cp "$bad/not-json.json" "$bad/three-problems.json" "$work/listing/"
+echo '{"not": "a scenario"}' >"$work/listing/other.json"
+expect 0 "list --dir: a broken file is listed, other JSON is not" -- "$mailsim" list --dir "$work/listing"
+stdout_has "2 scenarios in $work/listing"
+stdout_has "  not-json                  (not valid JSON: mailsim validate says where)"
+stdout_lacks "other"
+expect 2 "list --dir: not a directory" -- "$mailsim" list --dir "$work/nowhere"
+stderr_has "is not a directory"
 
 echo
 if [ "$failures" -eq 0 ]; then echo "all CLI checks passed"; exit 0; fi

@@ -244,6 +244,8 @@ TEST_CASE("Addresses are assigned around the ones written out", "[scenario]") {
     Json devices = Json::array();
     for (int i = 0; i < 256; ++i) devices.push_back({{"name", "d" + std::to_string(i)}});
     doc["people"][0]["devices"] = devices;
+    doc.erase("expect");  // it names Rav's laptop
+    doc.erase("lesson");
   });
   const auto& devices = crowd.people[0].devices;
   CHECK(devices[253].address == "203.0.113.254");

@@ -1,0 +1,76 @@
+// Listing scenario files. Only each file's "name" and "description" are read
+// (a full load would stop at the first bad file); the list is sorted by file
+// name so that it reads the same on every machine.
+#include "sim/scenario_list.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace mailsim::sim {
+
+namespace fs = std::filesystem;
+
+std::string bundled_scenario_dir()
+{
+#ifdef MAILSIM_SCENARIO_SCHEMA
+  return fs::path(MAILSIM_SCENARIO_SCHEMA).parent_path().string();
+#else
+  return "scenarios";
+#endif
+}
+
+std::vector<ListedScenario> list_scenarios(const std::string& dir)
+{
+  std::vector<ListedScenario> list;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (not entry.is_regular_file() || entry.path().extension() != ".json")
+      continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::ostringstream bytes;
+    bytes << in.rdbuf();
+    ListedScenario item;
+    item.file = entry.path().filename().string();
+    auto doc = nlohmann::json::parse(bytes.str(), nullptr, false);
+    if (doc.is_discarded()) {
+      item.readable = false;
+      item.name = entry.path().stem().string();
+      item.description = "(not valid JSON: mailsim validate says where)";
+    } else if (not doc.is_object() || not doc.contains("mailsim")) {
+      continue;  // the schema, or other data beside the scenarios
+    } else {
+      item.name = doc.value("name", entry.path().stem().string());
+      item.description = doc.value("description", "");
+      if (not doc["name"].is_string() || not doc["description"].is_string())
+        item.readable = doc["name"].is_string();
+    }
+    list.push_back(std::move(item));
+  }
+  std::sort(list.begin(), list.end(),
+            [](const auto& a, const auto& b) { return a.file < b.file; });
+  return list;
+}
+
+bool write_scenario_list(std::ostream& out, std::ostream& err, const std::string& dir)
+{
+  std::error_code ec;
+  if (not fs::is_directory(dir, ec)) {
+    err << "mailsim: cannot list scenarios: " << dir << " is not a directory\n";
+    return false;
+  }
+  auto list = list_scenarios(dir);
+  std::size_t width = 0;
+  for (const auto& item : list)
+    width = std::max(width, item.name.size());
+  out << fmt::format("{} scenario{} in {} (run one with: mailsim run {}/FILE):\n", list.size(),
+                     list.size() == 1 ? "" : "s", dir, dir);
+  for (const auto& item : list)
+    out << fmt::format("  {:<{}}  {}\n", item.name, width, item.description);
+  return true;
+}
+
+}  // namespace mailsim::sim

@@ -1,0 +1,27 @@
+// `mailsim list`: the bundled scenarios, one line each.
+#pragma once
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace mailsim::sim {
+
+struct ListedScenario {
+  std::string file;         // file name, "rav-canada-to-uday-india.json"
+  std::string name;         // its "name", or the problem that kept it from being read
+  std::string description;  // its "description"
+  bool readable = true;
+};
+
+// The directory of the bundled scenarios: the one that holds the scenario
+// schema (set at build time, like the schema's path).
+std::string bundled_scenario_dir();
+
+// Every scenario file (*.json with a "mailsim" member) in dir, sorted by file name.
+std::vector<ListedScenario> list_scenarios(const std::string& dir);
+
+// Writes the list; returns false when the directory cannot be read.
+bool write_scenario_list(std::ostream& out, std::ostream& err, const std::string& dir);
+
+}  // namespace mailsim::sim
