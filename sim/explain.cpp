@@ -153,9 +153,9 @@ std::string Explainer::before(const TraceEvent& e)
     else if (e.kind == "smtp")
       text = explain_smtp(step, ends);
     else if (e.kind == "imap")
-      text = explain_imap(step);
+      text = explain_imap(step, ends);
     else if (e.kind == "pop3")
-      text = explain_pop3(step);
+      text = explain_pop3(step, ends);
     else if (e.kind == "http")
       text = explain_http(e, step, ends);
     else
@@ -220,56 +220,58 @@ std::string Explainer::explain_smtp(const std::string& step, const Ends& ends) c
   return fmt::format("{} sends the SMTP command {}.", client, step) + idea("SMTP");
 }
 
-std::string Explainer::explain_imap(const std::string& step) const
+std::string Explainer::explain_imap(const std::string& step, const Ends& ends) const
 {
   std::string ideas = tags({"pull", "IMAP", "retrieval"});
+  std::string ua = name(ends.client);
   if (step == "greeting")
-    return "The IMAP server greets the user agent and lists what it can do." + ideas;
+    return fmt::format("The IMAP server greets {} and lists what it can do.", ua) + ideas;
   if (step == "LOGIN" || step == "AUTHENTICATE")
-    return "The user agent logs in to the mailbox on the server (LOGIN)." + ideas;
+    return ua + " logs in to the mailbox on the server (LOGIN)." + ideas;
   if (step == "SELECT" || step == "EXAMINE")
-    return "It opens a folder on the server; the server says how many messages it holds." +
+    return ua + " opens a folder on the server; the server says how many messages it holds." +
            ideas;
   if (step == "SEARCH" || step == "UID SEARCH")
-    return "It asks the server which messages are new (SEARCH UNSEEN)." + ideas;
+    return ua + " asks the server which messages are new (SEARCH UNSEEN)." + ideas;
   if (step == "FETCH" || step == "UID FETCH")
-    return "It pulls a copy of a message (FETCH); the message itself stays on the server." +
+    return ua + " pulls a copy of a message (FETCH); the message itself stays on the server." +
            ideas;
   if (step == "STORE" || step == "UID STORE")
-    return "It changes flags on the server (STORE): a message marked \\Seen here shows as read "
+    return ua + " changes flags on the server (STORE): a message marked \\Seen here shows as read "
            "on every device." +
            ideas;
   if (step == "APPEND")
-    return "It puts a copy of a message into a folder on the server (APPEND), e.g. Sent." +
+    return ua + " puts a copy of a message into a folder on the server (APPEND), e.g. Sent." +
            ideas;
   if (step == "IDLE")
-    return "It waits for news (IDLE): the server will tell it at once when mail arrives." +
+    return ua + " waits for news (IDLE): the server will tell it at once when mail arrives." +
            ideas;
   if (step == "MOVE" || step == "UID MOVE" || step == "COPY" || step == "UID COPY")
-    return "It moves or copies a message into another folder on the server." + ideas;
+    return ua + " moves or copies a message into another folder on the server." + ideas;
   if (step == "LOGOUT")
-    return "It logs out; everything it changed stays on the server." + ideas;
-  return fmt::format("It sends the IMAP command {}.", step) + ideas;
+    return ua + " logs out; everything it changed stays on the server." + ideas;
+  return fmt::format("{} sends the IMAP command {}.", ua, step) + ideas;
 }
 
-std::string Explainer::explain_pop3(const std::string& step) const
+std::string Explainer::explain_pop3(const std::string& step, const Ends& ends) const
 {
   std::string ideas = tags({"pull", "POP3", "retrieval"});
+  std::string ua = name(ends.client);
   if (step == "greeting")
-    return "The POP3 server greets the user agent." + ideas;
+    return fmt::format("The POP3 server greets {}.", ua) + ideas;
   if (step == "login")
-    return "The user agent logs in to its maildrop (USER, PASS)." + ideas;
+    return ua + " logs in to its maildrop (USER, PASS)." + ideas;
   if (step == "listing")
-    return "It asks what the maildrop holds (STAT, LIST, UIDL)." + ideas;
+    return ua + " asks what the maildrop holds (STAT, LIST, UIDL)." + ideas;
   if (step == "RETR" || step == "TOP")
-    return "It downloads a whole message to this device (RETR)." + ideas;
+    return ua + " downloads a whole message to this device (RETR)." + ideas;
   if (step == "DELE")
-    return "It marks the message for deletion (DELE): after QUIT the server keeps no copy." +
+    return ua + " marks the message for deletion (DELE): after QUIT the server keeps no copy." +
            ideas;
   if (step == "QUIT")
-    return "It says goodbye (QUIT); the server now removes what was marked for deletion." +
+    return ua + " says goodbye (QUIT); the server now removes what was marked for deletion." +
            ideas;
-  return fmt::format("It sends the POP3 command {}.", step) + ideas;
+  return fmt::format("{} sends the POP3 command {}.", ua, step) + ideas;
 }
 
 std::string Explainer::explain_http(const TraceEvent& e, const std::string& step,
@@ -279,11 +281,13 @@ std::string Explainer::explain_http(const TraceEvent& e, const std::string& step
   std::string text = fmt::format(
       "{} (a web-based user agent) sends the HTTP request {} to the webmail server.",
       name(ends.client), step);
-  if (contains(step, "login"))
+  if (contains(step, "logout"))
+    text += " It logs out.";
+  else if (contains(step, "login"))
     text += " It logs in first.";
   else if (push && starts_with(step, "POST"))
     text += " The webmail server, not the browser, will speak SMTP.";
-  else if (not push)
+  else if (starts_with(step, "GET"))
     text += " The answer brings mail to the browser.";
   return text + tags({push ? "push" : "pull", "HTTP", "user agent"});
 }
@@ -333,6 +337,13 @@ std::string Explainer::explain_other(const TraceEvent& e) const
       return fmt::format("On {} the user agent asks its mail server for new mail.",
                          name(e.src_host)) +
              tags({"user agent", "pull"});
+    if (contains(e.summary, "submitted") || contains(e.summary, "accepted the message"))
+      return "Submission is done: the message is on the sender's mail server, and the user "
+             "agent's part is over." +
+             tags({"user agent", "push"});
+    if (contains(e.summary, "now has") || contains(e.summary, " read "))
+      return fmt::format("Retrieval is done: the message is on {}.", name(e.src_host)) +
+             tags({"user agent", "pull", "retrieval"});
     return fmt::format("User agent on {}: {}.", name(e.src_host), e.summary) +
            tags({"user agent"});
   }

@@ -27,8 +27,8 @@ class Explainer {
   std::string name(const std::string& host) const;
   std::string explain_tcp(const TraceEvent& e, const Ends& ends) const;
   std::string explain_smtp(const std::string& step, const Ends& ends) const;
-  std::string explain_imap(const std::string& step) const;
-  std::string explain_pop3(const std::string& step) const;
+  std::string explain_imap(const std::string& step, const Ends& ends) const;
+  std::string explain_pop3(const std::string& step, const Ends& ends) const;
   std::string explain_http(const TraceEvent& e, const std::string& step, const Ends& ends) const;
   std::string explain_other(const TraceEvent& e) const;
 
