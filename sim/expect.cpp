@@ -20,82 +20,63 @@ namespace mailsim::sim {
 
 namespace {
 
-using scenario::ExpectKind;
 using scenario::Expectation;
+using scenario::ExpectKind;
 
-std::string plural(long n, const char* one, const char* many)
-{
+std::string plural(long n, const char* one, const char* many) {
   return fmt::format("{} {}", n, n == 1 ? one : many);
 }
 
-std::string upper(std::string text)
-{
+std::string upper(std::string text) {
   for (char& c : text)
-    if (c >= 'a' && c <= 'z')
-      c = static_cast<char>(c - 'a' + 'A');
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
   return text;
 }
 
 // "1.600 s", "18.0 ms": as the summary writes durations.
-std::string span_text(double seconds)
-{
-  if (seconds < 1)
-    return fmt::format("{:.1f} ms", seconds * 1000);
+std::string span_text(double seconds) {
+  if (seconds < 1) return fmt::format("{:.1f} ms", seconds * 1000);
   return fmt::format("{:.3f} s", seconds);
 }
 
-std::string bound_text(const Expectation& e, bool duration)
-{
+std::string bound_text(const Expectation& e, bool duration) {
   auto show = [duration](double v) {
-    if (not duration)
-      return fmt::format("{:.0f}", v);
+    if (not duration) return fmt::format("{:.0f}", v);
     return v < 1 ? fmt::format("{:g} ms", v * 1000) : fmt::format("{:g} s", v);
   };
   std::vector<std::string> parts;
-  if (e.equals)
-    parts.push_back("exactly " + show(*e.equals));
-  if (e.over)
-    parts.push_back("over " + show(*e.over));
-  if (e.under)
-    parts.push_back("under " + show(*e.under));
+  if (e.equals) parts.push_back("exactly " + show(*e.equals));
+  if (e.over) parts.push_back("over " + show(*e.over));
+  if (e.under) parts.push_back("under " + show(*e.under));
   std::string text;
-  for (const auto& part : parts)
-    text += (text.empty() ? "" : " and ") + part;
+  for (const auto& part : parts) text += (text.empty() ? "" : " and ") + part;
   return text;
 }
 
-bool within(const Expectation& e, double value)
-{
+bool within(const Expectation& e, double value) {
   return (not e.equals || value == *e.equals) && (not e.over || value > *e.over) &&
          (not e.under || value < *e.under);
 }
 
 // " from rav@cms.com" " about "Hello"": the filters on emails, as words.
-std::string email_filters(const Expectation& e)
-{
+std::string email_filters(const Expectation& e) {
   std::string text;
-  if (not e.from.empty())
-    text += " from " + e.from;
-  if (not e.to.empty())
-    text += " to " + e.to;
-  if (not e.subject.empty())
-    text += fmt::format(" about \"{}\"", e.subject);
+  if (not e.from.empty()) text += " from " + e.from;
+  if (not e.to.empty()) text += " to " + e.to;
+  if (not e.subject.empty()) text += fmt::format(" about \"{}\"", e.subject);
   return text;
 }
 
-bool from_matches(const std::string& wanted, const std::string& from_field)
-{
+bool from_matches(const std::string& wanted, const std::string& from_field) {
   return wanted.empty() || from_field.find(wanted) != std::string::npos;
 }
 
-ExpectResult check_mailbox(const World& world, const Expectation& e)
-{
+ExpectResult check_mailbox(const World& world, const Expectation& e) {
   ExpectResult r;
   std::string what = e.messages ? plural(*e.messages, "message", "messages") : "messages";
-  r.text = fmt::format("{}'s {} on the server holds {}{}", e.mailbox, e.folder, what,
-                       email_filters(e));
-  if (e.seen)
-    r.text += fmt::format(", {} of them seen", *e.seen);
+  r.text =
+      fmt::format("{}'s {} on the server holds {}{}", e.mailbox, e.folder, what, email_filters(e));
+  if (e.seen) r.text += fmt::format(", {} of them seen", *e.seen);
 
   const store::Folder* folder = nullptr;
   auto domain = e.mailbox.substr(e.mailbox.rfind('@') + 1);
@@ -105,29 +86,25 @@ ExpectResult check_mailbox(const World& world, const Expectation& e)
   long count = 0, seen = 0;
   if (folder != nullptr)
     for (const auto& m : folder->messages()) {
-      if (not from_matches(e.from, store::header_field(m.text, "From")))
-        continue;
-      if (not e.subject.empty() && store::header_field(m.text, "Subject") != e.subject)
-        continue;
+      if (not from_matches(e.from, store::header_field(m.text, "From"))) continue;
+      if (not e.subject.empty() && store::header_field(m.text, "Subject") != e.subject) continue;
       count++;
       seen += m.flags.count("\\Seen");
     }
   r.met = (not e.messages || count == *e.messages) && (not e.seen || seen == *e.seen);
-  r.actual = folder == nullptr ? fmt::format("there is no folder {}", e.folder)
-                               : fmt::format("it holds {}, {} seen",
-                                             plural(count, "message", "messages"), seen);
+  r.actual = folder == nullptr
+                 ? fmt::format("there is no folder {}", e.folder)
+                 : fmt::format("it holds {}, {} seen", plural(count, "message", "messages"), seen);
   return r;
 }
 
-ExpectResult check_device(const World& world, const Expectation& e)
-{
+ExpectResult check_device(const World& world, const Expectation& e) {
   ExpectResult r;
   const scenario::Device* device = nullptr;
   for (const auto& person : world.scenario().people)
     if (person.name == e.person)
       for (const auto& d : person.devices)
-        if (d.name == e.device)
-          device = &d;
+        if (d.name == e.device) device = &d;
   r.text = fmt::format("{}'s {} holds {}{}", e.person, e.device,
                        plural(e.messages.value_or(0), "message", "messages"), email_filters(e));
   long count = 0;
@@ -136,12 +113,9 @@ ExpectResult check_device(const World& world, const Expectation& e)
       for (const auto& id : it->second.messages) {
         const Timeline* t = nullptr;
         for (const auto& candidate : world.timelines())
-          if (candidate.message_id == id)
-            t = &candidate;
-        if (not e.from.empty() && (t == nullptr || t->from != e.from))
-          continue;
-        if (not e.subject.empty() && (t == nullptr || t->subject != e.subject))
-          continue;
+          if (candidate.message_id == id) t = &candidate;
+        if (not e.from.empty() && (t == nullptr || t->from != e.from)) continue;
+        if (not e.subject.empty() && (t == nullptr || t->subject != e.subject)) continue;
         count++;
       }
   r.met = e.messages && count == *e.messages;
@@ -155,38 +129,26 @@ struct Span {
   int round_trips = -1;
 };
 
-Span span_of(const Timeline& t, const std::string& name)
-{
-  if (name == "submission")
-    return {t.composed, t.submitted, t.submit_round_trips};
-  if (name == "queueing")
-    return {t.submitted, t.relay_start, -1};
-  if (name == "dns")
-    return {t.dns_start, t.dns_end, t.dns_round_trips};
-  if (name == "relay")
-    return {t.relay_start, t.relayed, t.relay_round_trips};
-  if (name == "delivery")
-    return {t.composed, t.delivered, -1};
-  if (name == "waiting")
-    return {t.delivered, t.retrieval_open, -1};
-  if (name == "retrieval")
-    return {t.retrieval_open, t.read, t.retrieval_round_trips};
+Span span_of(const Timeline& t, const std::string& name) {
+  if (name == "submission") return {t.composed, t.submitted, t.submit_round_trips};
+  if (name == "queueing") return {t.submitted, t.relay_start, -1};
+  if (name == "dns") return {t.dns_start, t.dns_end, t.dns_round_trips};
+  if (name == "relay") return {t.relay_start, t.relayed, t.relay_round_trips};
+  if (name == "delivery") return {t.composed, t.delivered, -1};
+  if (name == "waiting") return {t.delivered, t.retrieval_open, -1};
+  if (name == "retrieval") return {t.retrieval_open, t.read, t.retrieval_round_trips};
   return {t.composed, t.read, -1};  // end_to_end
 }
 
-ExpectResult check_latency(const World& world, const Expectation& e)
-{
+ExpectResult check_latency(const World& world, const Expectation& e) {
   ExpectResult r;
   std::string meaning;
   for (const auto& s : scenario::kLatencySpans)
-    if (e.span == s.name)
-      meaning = s.meaning;
+    if (e.span == s.name) meaning = s.meaning;
   std::string how = bound_text(e, true);
   if (e.round_trips)
-    how += (how.empty() ? "" : ", in ") +
-           plural(*e.round_trips, "round trip", "round trips");
-  r.text = fmt::format("{} ({}) of every email{} takes {}", e.span, meaning, email_filters(e),
-                       how);
+    how += (how.empty() ? "" : ", in ") + plural(*e.round_trips, "round trip", "round trips");
+  r.text = fmt::format("{} ({}) of every email{} takes {}", e.span, meaning, email_filters(e), how);
 
   r.met = true;
   std::vector<std::string> seen;
@@ -212,18 +174,15 @@ ExpectResult check_latency(const World& world, const Expectation& e)
     r.actual = "no email matches";
     return r;
   }
-  for (const auto& part : seen)
-    r.actual += (r.actual.empty() ? "" : "; ") + part;
+  for (const auto& part : seen) r.actual += (r.actual.empty() ? "" : "; ") + part;
   return r;
 }
 
-ExpectResult check_bytes(const World& world, const Expectation& e)
-{
+ExpectResult check_bytes(const World& world, const Expectation& e) {
   ExpectResult r;
   std::uint64_t bytes = 0;
   for (const auto& [kind, n] : world.recorder().bytes_by_kind())
-    if (e.protocol == "total" || kind == e.protocol)
-      bytes += n;
+    if (e.protocol == "total" || kind == e.protocol) bytes += n;
   r.text = fmt::format("{} bytes on the wire: {}",
                        e.protocol == "total" ? "all" : upper(e.protocol), bound_text(e, false));
   r.met = within(e, static_cast<double>(bytes));
@@ -231,23 +190,20 @@ ExpectResult check_bytes(const World& world, const Expectation& e)
   return r;
 }
 
-ExpectResult check_role(const World& world, const Expectation& e)
-{
+ExpectResult check_role(const World& world, const Expectation& e) {
   ExpectResult r;
   const auto& f = e.filter;
   std::string proto = f.protocol.empty() ? "" : upper(f.protocol) + " ";
-  std::string how_many = not e.connections      ? "at least one " + proto + "connection"
-                         : *e.connections == 0 ? "no " + proto + "connection"
-                                               : plural(*e.connections, (proto + "connection").c_str(),
-                                                        (proto + "connections").c_str());
-  r.text = fmt::format("{} is the {} on {}", f.host.empty() ? "a host" : f.host, f.role,
-                       how_many);
+  std::string how_many =
+      not e.connections ? "at least one " + proto + "connection"
+      : *e.connections == 0
+          ? "no " + proto + "connection"
+          : plural(*e.connections, (proto + "connection").c_str(), (proto + "connections").c_str());
+  r.text = fmt::format("{} is the {} on {}", f.host.empty() ? "a host" : f.host, f.role, how_many);
   if (f.host.empty() && e.connections && *e.connections == 0)
     r.text = fmt::format("no host is the {} on any {}connection", f.role, proto);
-  if (not f.peer.empty())
-    r.text += " to " + f.peer;
-  if (not f.line.empty())
-    r.text += fmt::format(" that carries \"{}\"", f.line);
+  if (not f.peer.empty()) r.text += " to " + f.peer;
+  if (not f.line.empty()) r.text += fmt::format(" that carries \"{}\"", f.line);
 
   std::vector<std::string> conns;
   for (const auto& event : world.recorder().events())
@@ -257,39 +213,30 @@ ExpectResult check_role(const World& world, const Expectation& e)
   auto n = static_cast<long>(conns.size());
   r.met = e.connections ? n == *e.connections : n > 0;
   std::string list;
-  for (const auto& c : conns)
-    list += (list.empty() ? "" : ", ") + c;
+  for (const auto& c : conns) list += (list.empty() ? "" : ", ") + c;
   r.actual = n == 0 ? "on no connection" : fmt::format("on {}", list);
   return r;
 }
 
 // The first line of a flight, or the whole payload when it has one line.
-std::string_view first_line(const std::string& payload)
-{
+std::string_view first_line(const std::string& payload) {
   return std::string_view(payload).substr(0, payload.find("\r\n"));
 }
 
 }  // namespace
 
-bool event_matches(const scenario::EventFilter& f, const TraceEvent& e)
-{
-  if (not f.protocol.empty() && e.kind != f.protocol)
-    return false;
-  if (not f.role.empty() && e.role != f.role)
-    return false;
-  if (not f.host.empty() && e.src_host != f.host)
-    return false;
-  if (not f.peer.empty() && e.dst_host != f.peer)
-    return false;
-  if (f.line.empty())
-    return true;
+bool event_matches(const scenario::EventFilter& f, const TraceEvent& e) {
+  if (not f.protocol.empty() && e.kind != f.protocol) return false;
+  if (not f.role.empty() && e.role != f.role) return false;
+  if (not f.host.empty() && e.src_host != f.host) return false;
+  if (not f.peer.empty() && e.dst_host != f.peer) return false;
+  if (f.line.empty()) return true;
   bool text = not e.payload.empty() && e.kind != "dns";
   return (text && first_line(e.payload).find(f.line) != std::string_view::npos) ||
          e.summary.find(f.line) != std::string::npos;
 }
 
-std::vector<ExpectResult> check_expectations(const World& world)
-{
+std::vector<ExpectResult> check_expectations(const World& world) {
   std::vector<ExpectResult> results;
   for (const auto& e : world.scenario().expect) {
     ExpectResult r;
@@ -316,10 +263,8 @@ std::vector<ExpectResult> check_expectations(const World& world)
   return results;
 }
 
-void write_expectations(std::ostream& out, const std::vector<ExpectResult>& results)
-{
-  if (results.empty())
-    return;
+void write_expectations(std::ostream& out, const std::vector<ExpectResult>& results) {
+  if (results.empty()) return;
   auto met = std::count_if(results.begin(), results.end(), [](const auto& r) { return r.met; });
   out << fmt::format("\nExpectations: {} of {} met\n", met, results.size());
   for (const auto& r : results)
@@ -327,8 +272,7 @@ void write_expectations(std::ostream& out, const std::vector<ExpectResult>& resu
                        r.actual);
 }
 
-nlohmann::json expectations_json(const std::vector<ExpectResult>& results)
-{
+nlohmann::json expectations_json(const std::vector<ExpectResult>& results) {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& r : results)
     list.push_back({{"path", r.path}, {"text", r.text}, {"actual", r.actual}, {"met", r.met}});

@@ -20,99 +20,76 @@ namespace mailsim::sim {
 
 namespace {
 
-std::string first_line(const std::string& payload)
-{
+std::string first_line(const std::string& payload) {
   return payload.substr(0, payload.find("\r\n"));
 }
 
-std::string upper(std::string text)
-{
-  for (char& c : text)
-    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+std::string upper(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return text;
 }
 
 // The words of a line, split on spaces.
-std::vector<std::string> words(const std::string& line)
-{
+std::vector<std::string> words(const std::string& line) {
   std::vector<std::string> out;
   std::size_t start = 0;
   while (start < line.size()) {
     auto end = line.find(' ', start);
-    if (end == std::string::npos)
-      end = line.size();
-    if (end > start)
-      out.push_back(line.substr(start, end - start));
+    if (end == std::string::npos) end = line.size();
+    if (end > start) out.push_back(line.substr(start, end - start));
     start = end + 1;
   }
   return out;
 }
 
-bool is_word(const std::string& w)
-{
-  if (w.empty())
-    return false;
+bool is_word(const std::string& w) {
+  if (w.empty()) return false;
   for (char c : w)
-    if (not std::isalpha(static_cast<unsigned char>(c)))
-      return false;
+    if (not std::isalpha(static_cast<unsigned char>(c))) return false;
   return true;
 }
 
 // The step a client's flight begins: its command ("RCPT", "UID FETCH", "GET /api/messages").
-std::string client_step(const TraceEvent& e)
-{
+std::string client_step(const TraceEvent& e) {
   auto w = words(first_line(e.payload));
   if (e.kind == "imap") {  // tag, then the command; UID takes the next word too
-    if (w.size() >= 3 && upper(w[1]) == "UID")
-      return "UID " + upper(w[2]);
-    if (w.size() >= 2)
-      return upper(w[1]);
+    if (w.size() >= 3 && upper(w[1]) == "UID") return "UID " + upper(w[2]);
+    if (w.size() >= 2) return upper(w[1]);
     return w.empty() ? "" : upper(w[0]);  // DONE, ending IDLE, has no tag
   }
-  if (e.kind == "http")
-    return w.size() >= 2 ? w[0] + " " + w[1] : "request";
-  if (w.empty() || not is_word(w[0]))
-    return "content";
+  if (e.kind == "http") return w.size() >= 2 ? w[0] + " " + w[1] : "request";
+  if (w.empty() || not is_word(w[0])) return "content";
   std::string verb = upper(w[0]);
-  if (e.kind == "smtp" && (verb == "MAIL" || verb == "RCPT"))
-    return "envelope";
-  if (e.kind == "pop3" && (verb == "USER" || verb == "PASS" || verb == "APOP"))
-    return "login";
-  if (e.kind == "pop3" && (verb == "STAT" || verb == "LIST" || verb == "UIDL"))
-    return "listing";
+  if (e.kind == "smtp" && (verb == "MAIL" || verb == "RCPT")) return "envelope";
+  if (e.kind == "pop3" && (verb == "USER" || verb == "PASS" || verb == "APOP")) return "login";
+  if (e.kind == "pop3" && (verb == "STAT" || verb == "LIST" || verb == "UIDL")) return "listing";
   return verb;
 }
 
-std::string tags(std::initializer_list<const char*> ideas)
-{
+std::string tags(std::initializer_list<const char*> ideas) {
   std::string text;
-  for (const char* idea : ideas)
-    text += (text.empty() ? "" : "; ") + std::string(idea);
+  for (const char* idea : ideas) text += (text.empty() ? "" : "; ") + std::string(idea);
   return "  [" + text + "]";
 }
 
-bool starts_with(const std::string& text, const char* prefix)
-{
+bool starts_with(const std::string& text, const char* prefix) {
   return text.rfind(prefix, 0) == 0;
 }
 
-bool contains(const std::string& text, const char* part)
-{
+bool contains(const std::string& text, const char* part) {
   return text.find(part) != std::string::npos;
 }
 
 }  // namespace
 
-Explainer::Explainer(const World& world)
-{
+Explainer::Explainer(const World& world) {
   for (const auto& person : world.scenario().people)
     for (const auto& device : person.devices)
       names_[device.host] = fmt::format("{}'s {}", person.name, device.name);
   names_[world.scenario().dns.host] = "the DNS server";
 
   for (const auto& e : world.recorder().events()) {
-    if (e.conn.empty())
-      continue;
+    if (e.conn.empty()) continue;
     auto& ends = ends_[e.conn];
     if (e.dir == "C" && ends.client.empty()) {
       ends.client = e.src_host;
@@ -125,14 +102,12 @@ Explainer::Explainer(const World& world)
   }
 }
 
-std::string Explainer::name(const std::string& host) const
-{
+std::string Explainer::name(const std::string& host) const {
   auto it = names_.find(host);
   return it == names_.end() ? host : it->second;
 }
 
-std::string Explainer::before(const TraceEvent& e)
-{
+std::string Explainer::before(const TraceEvent& e) {
   std::string text;
   if (e.conn.empty()) {
     text = explain_other(e);
@@ -145,8 +120,7 @@ std::string Explainer::before(const TraceEvent& e)
       step = client_step(e);
     else if (step_[e.conn] == "SYN")
       step = "greeting";
-    if (step.empty() || step == step_[e.conn])
-      return "";
+    if (step.empty() || step == step_[e.conn]) return "";
     step_[e.conn] = step;
     if (e.kind == "tcp")
       text = explain_tcp(e, ends);
@@ -164,13 +138,13 @@ std::string Explainer::before(const TraceEvent& e)
   return text.empty() ? "" : fmt::format("{:>13}# {}\n", "", text);
 }
 
-std::string Explainer::explain_tcp(const TraceEvent& e, const Ends& ends) const
-{
+std::string Explainer::explain_tcp(const TraceEvent& e, const Ends& ends) const {
   if (e.summary == "SYN")
-    return fmt::format("{} ({}) opens a TCP connection to {} ({}): SYN, SYN-ACK, ACK cost one "
-                       "round trip before any mail moves.",
-                       name(ends.client), ends.client_role, name(ends.server),
-                       ends.server_role.empty() ? "nobody answers yet" : ends.server_role) +
+    return fmt::format(
+               "{} ({}) opens a TCP connection to {} ({}): SYN, SYN-ACK, ACK cost one "
+               "round trip before any mail moves.",
+               name(ends.client), ends.client_role, name(ends.server),
+               ends.server_role.empty() ? "nobody answers yet" : ends.server_role) +
            tags({"handshake", "TCP/IP underneath"});
   if (e.summary == "RST")
     return fmt::format("Nothing listens on that port of {}: it refuses the connection (RST).",
@@ -180,8 +154,7 @@ std::string Explainer::explain_tcp(const TraceEvent& e, const Ends& ends) const
          tags({"TCP/IP underneath"});
 }
 
-std::string Explainer::explain_smtp(const std::string& step, const Ends& ends) const
-{
+std::string Explainer::explain_smtp(const std::string& step, const Ends& ends) const {
   bool submission = ends.client_role == "user agent";
   auto idea = [submission](const char* extra) {
     return submission ? tags({"push", "user agent to mail server", extra})
@@ -193,14 +166,16 @@ std::string Explainer::explain_smtp(const std::string& step, const Ends& ends) c
                        server, ends.server_role, client, ends.client_role) +
            idea("roles");
   if (step == "EHLO" || step == "HELO")
-    return fmt::format("{} says who it is ({}); the server lists the SMTP extensions it "
-                       "supports.",
-                       client, step) +
+    return fmt::format(
+               "{} says who it is ({}); the server lists the SMTP extensions it "
+               "supports.",
+               client, step) +
            idea("SMTP");
   if (step == "AUTH")
-    return fmt::format("{} logs in (AUTH): the submission port takes mail only from the "
-                       "provider's own users.",
-                       client) +
+    return fmt::format(
+               "{} logs in (AUTH): the submission port takes mail only from the "
+               "provider's own users.",
+               client) +
            idea("submission");
   if (step == "STARTTLS")
     return "STARTTLS: both sides switch to an encrypted channel before going on." + idea("TLS");
@@ -215,13 +190,11 @@ std::string Explainer::explain_smtp(const std::string& step, const Ends& ends) c
     return "The message crosses: header fields, a blank line, the body, and a lone dot to end "
            "it. The server queues it before it says 250." +
            idea(submission ? "the sender's server" : "the receiving server");
-  if (step == "QUIT")
-    return fmt::format("{} says goodbye (QUIT).", client) + idea("SMTP");
+  if (step == "QUIT") return fmt::format("{} says goodbye (QUIT).", client) + idea("SMTP");
   return fmt::format("{} sends the SMTP command {}.", client, step) + idea("SMTP");
 }
 
-std::string Explainer::explain_imap(const std::string& step, const Ends& ends) const
-{
+std::string Explainer::explain_imap(const std::string& step, const Ends& ends) const {
   std::string ideas = tags({"pull", "IMAP", "retrieval"});
   std::string ua = name(ends.client);
   if (step == "greeting")
@@ -237,7 +210,8 @@ std::string Explainer::explain_imap(const std::string& step, const Ends& ends) c
     return ua + " pulls a copy of a message (FETCH); the message itself stays on the server." +
            ideas;
   if (step == "STORE" || step == "UID STORE")
-    return ua + " changes flags on the server (STORE): a message marked \\Seen here shows as read "
+    return ua +
+           " changes flags on the server (STORE): a message marked \\Seen here shows as read "
            "on every device." +
            ideas;
   if (step == "APPEND")
@@ -248,21 +222,16 @@ std::string Explainer::explain_imap(const std::string& step, const Ends& ends) c
            ideas;
   if (step == "MOVE" || step == "UID MOVE" || step == "COPY" || step == "UID COPY")
     return ua + " moves or copies a message into another folder on the server." + ideas;
-  if (step == "LOGOUT")
-    return ua + " logs out; everything it changed stays on the server." + ideas;
+  if (step == "LOGOUT") return ua + " logs out; everything it changed stays on the server." + ideas;
   return fmt::format("{} sends the IMAP command {}.", ua, step) + ideas;
 }
 
-std::string Explainer::explain_pop3(const std::string& step, const Ends& ends) const
-{
+std::string Explainer::explain_pop3(const std::string& step, const Ends& ends) const {
   std::string ideas = tags({"pull", "POP3", "retrieval"});
   std::string ua = name(ends.client);
-  if (step == "greeting")
-    return fmt::format("The POP3 server greets {}.", ua) + ideas;
-  if (step == "login")
-    return ua + " logs in to its maildrop (USER, PASS)." + ideas;
-  if (step == "listing")
-    return ua + " asks what the maildrop holds (STAT, LIST, UIDL)." + ideas;
+  if (step == "greeting") return fmt::format("The POP3 server greets {}.", ua) + ideas;
+  if (step == "login") return ua + " logs in to its maildrop (USER, PASS)." + ideas;
+  if (step == "listing") return ua + " asks what the maildrop holds (STAT, LIST, UIDL)." + ideas;
   if (step == "RETR" || step == "TOP")
     return ua + " downloads a whole message to this device (RETR)." + ideas;
   if (step == "DELE")
@@ -275,12 +244,11 @@ std::string Explainer::explain_pop3(const std::string& step, const Ends& ends) c
 }
 
 std::string Explainer::explain_http(const TraceEvent& e, const std::string& step,
-                                    const Ends& ends) const
-{
+                                    const Ends& ends) const {
   bool push = e.flow == "push";
-  std::string text = fmt::format(
-      "{} (a web-based user agent) sends the HTTP request {} to the webmail server.",
-      name(ends.client), step);
+  std::string text =
+      fmt::format("{} (a web-based user agent) sends the HTTP request {} to the webmail server.",
+                  name(ends.client), step);
   if (contains(step, "logout"))
     text += " It logs out.";
   else if (contains(step, "login"))
@@ -292,21 +260,21 @@ std::string Explainer::explain_http(const TraceEvent& e, const std::string& step
   return text + tags({push ? "push" : "pull", "HTTP", "user agent"});
 }
 
-std::string Explainer::explain_other(const TraceEvent& e) const
-{
+std::string Explainer::explain_other(const TraceEvent& e) const {
   if (e.kind == "dns") {
-    if (not starts_with(e.summary, "query"))
-      return "";
-    return fmt::format("MX lookup: {} asks the DNS server which host receives mail for the "
-                       "recipient's domain.",
-                       name(e.src_host)) +
+    if (not starts_with(e.summary, "query")) return "";
+    return fmt::format(
+               "MX lookup: {} asks the DNS server which host receives mail for the "
+               "recipient's domain.",
+               name(e.src_host)) +
            tags({"MX lookup", "SMTP client"});
   }
   if (e.kind == "queue") {
     if (contains(e.summary, "queue active"))
-      return fmt::format("Queueing: {} has written the message to its queue; its queue "
-                         "manager will move it on.",
-                         name(e.src_host)) +
+      return fmt::format(
+                 "Queueing: {} has written the message to its queue; its queue "
+                 "manager will move it on.",
+                 name(e.src_host)) +
              tags({"queueing", "mail server"});
     if (contains(e.summary, "status=sent (delivered"))
       return "The queue manager notes the local delivery; the message has left the queue." +
@@ -323,15 +291,17 @@ std::string Explainer::explain_other(const TraceEvent& e) const
            tags({"queueing"});
   }
   if (e.kind == "store")
-    return fmt::format("{} stores the message in the recipient's mailbox: SMTP's push ends "
-                       "here, and the message waits to be pulled.",
-                       name(e.src_host)) +
+    return fmt::format(
+               "{} stores the message in the recipient's mailbox: SMTP's push ends "
+               "here, and the message waits to be pulled.",
+               name(e.src_host)) +
            tags({"SMTP server", "mailbox"});
   if (e.kind == "ua") {
     if (contains(e.summary, "presses Send"))
-      return fmt::format("On {} the user agent takes the message; from here on, programs and "
-                         "servers carry it.",
-                         name(e.src_host)) +
+      return fmt::format(
+                 "On {} the user agent takes the message; from here on, programs and "
+                 "servers carry it.",
+                 name(e.src_host)) +
              tags({"user agent", "push"});
     if (contains(e.summary, "checks") || contains(e.summary, "opens webmail"))
       return fmt::format("On {} the user agent asks its mail server for new mail.",
@@ -344,8 +314,7 @@ std::string Explainer::explain_other(const TraceEvent& e) const
     if (contains(e.summary, "now has") || contains(e.summary, " read "))
       return fmt::format("Retrieval is done: the message is on {}.", name(e.src_host)) +
              tags({"user agent", "pull", "retrieval"});
-    return fmt::format("User agent on {}: {}.", name(e.src_host), e.summary) +
-           tags({"user agent"});
+    return fmt::format("User agent on {}: {}.", name(e.src_host), e.summary) + tags({"user agent"});
   }
   return "";
 }

@@ -32,8 +32,8 @@ class Explainer {
   std::string explain_http(const TraceEvent& e, const std::string& step, const Ends& ends) const;
   std::string explain_other(const TraceEvent& e) const;
 
-  std::map<std::string, Ends> ends_;        // per connection id
-  std::map<std::string, std::string> step_;  // the step last explained, per connection
+  std::map<std::string, Ends> ends_;          // per connection id
+  std::map<std::string, std::string> step_;   // the step last explained, per connection
   std::map<std::string, std::string> names_;  // host name to what a student calls it
 };
 

@@ -21,16 +21,14 @@ namespace {
 // A paragraph wrapped at `width` columns: the first line indented by `indent`,
 // the others by `hanging`.
 std::string wrap(const std::string& text, std::size_t indent, std::size_t hanging,
-                 std::size_t width)
-{
+                 std::size_t width) {
   std::string out, line;
   std::size_t start = 0;
   while (start < text.size()) {
     auto end = text.find(' ', start);
     std::string word = text.substr(start, end == std::string::npos ? end : end - start);
     start = end == std::string::npos ? text.size() : end + 1;
-    if (word.empty())
-      continue;
+    if (word.empty()) continue;
     if (not line.empty() && indent + line.size() + 1 + word.size() > width) {
       out += std::string(indent, ' ') + line + "\n";
       line.clear();
@@ -38,8 +36,7 @@ std::string wrap(const std::string& text, std::size_t indent, std::size_t hangin
     }
     line += (line.empty() ? "" : " ") + word;
   }
-  if (not line.empty())
-    out += std::string(indent, ' ') + line + "\n";
+  if (not line.empty()) out += std::string(indent, ' ') + line + "\n";
   return out;
 }
 
@@ -48,13 +45,11 @@ struct Found {
   std::size_t count = 0;
 };
 
-Found find(const World& world, const scenario::EventFilter& filter)
-{
+Found find(const World& world, const scenario::EventFilter& filter) {
   Found found;
   for (const auto& event : world.recorder().events())
     if (event_matches(filter, event)) {
-      if (found.first == nullptr)
-        found.first = &event;
+      if (found.first == nullptr) found.first = &event;
       found.count++;
     }
   return found;
@@ -62,14 +57,11 @@ Found find(const World& world, const scenario::EventFilter& filter)
 
 }  // namespace
 
-void write_lesson(std::ostream& out, const World& world)
-{
+void write_lesson(std::ostream& out, const World& world) {
   const auto& lesson = world.scenario().lesson;
-  if (lesson.idea.empty())
-    return;
+  if (lesson.idea.empty()) return;
   out << fmt::format("\nWhat this run shows: {}\n", lesson.idea);
-  if (not lesson.text.empty())
-    out << wrap(lesson.text, 2, 2, 100);
+  if (not lesson.text.empty()) out << wrap(lesson.text, 2, 2, 100);
   for (const auto& point : lesson.points) {
     Found found = find(world, point.filter);
     std::string where = "not in this run";
@@ -78,18 +70,15 @@ void write_lesson(std::ostream& out, const World& world)
                   ? fmt::format("see the {} line at {:.6f}", found.first->kind, found.first->time)
                   : fmt::format("see {:.6f} on {}", found.first->time, found.first->conn);
       if (found.count > 1)
-        where += fmt::format(" (and {} more line{})", found.count - 1,
-                             found.count == 2 ? "" : "s");
+        where += fmt::format(" (and {} more line{})", found.count - 1, found.count == 2 ? "" : "s");
     }
     out << wrap(fmt::format("- {}: {}", point.see, where), 2, 4, 100);
   }
 }
 
-nlohmann::json lesson_json(const World& world)
-{
+nlohmann::json lesson_json(const World& world) {
   const auto& lesson = world.scenario().lesson;
-  if (lesson.idea.empty())
-    return nullptr;
+  if (lesson.idea.empty()) return nullptr;
   nlohmann::json points = nlohmann::json::array();
   for (const auto& point : lesson.points) {
     Found found = find(world, point.filter);
@@ -97,8 +86,7 @@ nlohmann::json lesson_json(const World& world)
     if (found.first != nullptr) {
       p["time"] = found.first->time;
       p["seq"] = found.first->seq;
-      if (not found.first->conn.empty())
-        p["conn"] = found.first->conn;
+      if (not found.first->conn.empty()) p["conn"] = found.first->conn;
     }
     points.push_back(p);
   }

@@ -23,6 +23,8 @@
 // (the schema has said why), so gate 4 runs even on a file that failed gate 3.
 #include "sim/scenario.hpp"
 
+#include "sim/place_presets.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -777,7 +779,10 @@ class Reader {
 
   void read_header();
   void read_places();
+  void add_preset_places();
   void read_links();
+  void add_preset_links();
+  std::string unknown_place(const std::string& name) const;
   void read_dns();
   void read_providers();
   void read_people();
@@ -801,6 +806,7 @@ class Reader {
 
   std::map<std::string, Path> place_names_;
   std::vector<std::string> place_list_;
+  bool places_broken_ = false;  // "places" is there but not a list: the schema said so
   std::map<std::string, Path> hosts_;
   std::map<std::uint32_t, Path> addresses_;
   std::set<std::uint32_t> taken_;
@@ -845,9 +851,8 @@ bool Reader::known_place(const Json* object, const char* key, const Path& path) 
   auto name = string_member(object, key);
   if (!name) return false;
   if (place_names_.count(*name)) return true;
-  if (place_list_.empty()) return false;  // "places" itself is broken: said once, there
-  problem(path,
-          fmt::format("\"{}\" is not one of the places ({})", *name, list_names(place_list_)));
+  if (places_broken_) return false;  // "places" itself is broken: said once, there
+  problem(path, unknown_place(*name));
   return false;
 }
 
@@ -926,6 +931,8 @@ void Reader::read_header() {
 
 void Reader::read_places() {
   Path list{Segment{"places"}};
+  const Json* given = member(&doc_, "places");
+  places_broken_ = given && !given->is_array();
   auto places = items(member(&doc_, "places"));
   for (std::size_t i = 0; i < places.size(); ++i) {
     const Json* object = places[i];
@@ -934,7 +941,19 @@ void Reader::read_places() {
     if (!name) continue;
     Place place;
     place.name = *name;
-    place.city = string_member(object, "city").value_or("");
+    if (auto preset = string_member(object, "preset")) {
+      if (const PlacePreset* known = find_place_preset(*preset)) {
+        place.preset = known->name;
+        place.city = known->city;
+        place.latitude = known->latitude;
+        place.longitude = known->longitude;
+        place.utc_offset_minutes = known->utc_offset_minutes;
+      } else {
+        problem(here / "preset", fmt::format("\"{}\" is not a place preset ({})", *preset,
+                                             place_preset_names()));
+      }
+    }
+    place.city = string_member(object, "city").value_or(place.city);
     if (const Json* v = member(object, "latitude"); v && v->is_number()) {
       place.latitude = v->get<double>();
     }
@@ -971,13 +990,9 @@ void Reader::read_links() {
       }
       std::string name = ends[e]->get<std::string>();
       if (!place_names_.count(name)) {
-        if (place_list_.empty()) {
-          usable = false;
-          continue;
-        }
-        problem(here / "between" / e,
-                fmt::format("\"{}\" is not one of the places ({})", name, list_names(place_list_)));
+        if (!places_broken_) problem(here / "between" / e, unknown_place(name));
         usable = false;
+        continue;
       }
       (e == 0 ? link.a : link.b) = name;
     }
@@ -1326,6 +1341,79 @@ void Reader::assign_addresses() {
 }
 
 // ---------------------------------------------------------------------------
+// Place presets (sim/place_presets.hpp, docs/places.md)
+
+// "\"Brazil\" is not one of the places (Canada, India) nor a place preset (...)".
+std::string Reader::unknown_place(const std::string& name) const {
+  if (place_list_.empty())
+    return fmt::format("\"{}\" is not a place preset ({})", name, place_preset_names());
+  return fmt::format("\"{}\" is not one of the places ({}) nor a place preset ({})", name,
+                     list_names(place_list_), place_preset_names());
+}
+
+// A place named where a place is expected (dns, providers, people, links),
+// missing from "places" but the name of a preset, is added as that preset;
+// in the order the file names them, so that the first is the DNS default.
+void Reader::add_preset_places() {
+  std::vector<std::pair<std::string, Path>> named;
+  auto note = [&named](const Json* value, const Path& path) {
+    if (value && value->is_string()) named.push_back({value->get<std::string>(), path});
+  };
+  for (const auto& [key, value] : doc_.items()) {
+    Path top{Segment{key}};
+    if (key == "dns") note(member(&value, "place"), top / "place");
+    if (key != "providers" && key != "people" && key != "links") continue;
+    auto list = items(&value);
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      if (key != "links") {
+        note(member(list[i], "place"), top / i / "place");
+        continue;
+      }
+      auto ends = items(member(list[i], "between"));
+      for (std::size_t e = 0; e < ends.size(); ++e) note(ends[e], top / i / "between" / e);
+    }
+  }
+  for (const auto& [name, path] : named) {
+    const PlacePreset* preset = find_place_preset(name);
+    if (!preset || place_names_.count(name)) continue;
+    scenario_.places.push_back(
+        {preset->name, preset->city, preset->latitude, preset->longitude,
+         preset->utc_offset_minutes, preset->name});
+    place_names_.emplace(name, path);
+    place_list_.push_back(name);
+  }
+}
+
+// Every two places with presets get the preset link between them, unless the
+// file joins them itself: a link written out always wins.
+void Reader::add_preset_links() {
+  std::set<std::pair<std::string, std::string>> joined;
+  for (const auto& link : scenario_.links) joined.insert(std::minmax(link.a, link.b));
+  std::vector<Place> preset_places;
+  for (const auto& place : scenario_.places) {
+    if (!place.preset.empty()) preset_places.push_back(place);
+  }
+  for (std::size_t i = 0; i < preset_places.size(); ++i) {
+    for (std::size_t j = i + 1; j < preset_places.size(); ++j) {
+      const Place& a = preset_places[i];
+      const Place& b = preset_places[j];
+      if (a.name == b.name || joined.count(std::minmax(a.name, b.name))) continue;
+      const PlacePreset& pa = *find_place_preset(a.preset);
+      const PlacePreset& pb = *find_place_preset(b.preset);
+      Link link;
+      link.a = a.name;
+      link.b = b.name;
+      link.latency_s = preset_latency_s(pa, pb);
+      link.bandwidth_Bps = kPresetLinkBandwidthBps;
+      link.source = fmt::format("place presets {}-{}: {:.0f} km great circle, docs/places.md",
+                                pa.name, pb.name, great_circle_km(pa, pb));
+      link.from_presets = true;
+      scenario_.links.push_back(link);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
 // Teaching parts: the expect block and the lesson (scenario_teaching.hpp)
 
 // Each kind of check, the key that names it, and the other fields it takes.
@@ -1419,16 +1507,17 @@ void Reader::read_expect() {
     e.messages = count_member(object, "messages");
     e.seen = count_member(object, "seen");
     bool is_latency = kind.kind == ExpectKind::latency;
-    const auto& bound_units = is_latency ? duration_units : std::vector<Unit>{};
+    bool has_bounds = is_latency || kind.kind == ExpectKind::bytes;
     for (auto [key, bound] : {std::pair{"under", &e.under}, {"over", &e.over}}) {
       const Json* value = member(object, key);
-      if (!value) continue;
-      if (!is_latency && !value->is_number()) {
+      if (!value || !has_bounds) continue;
+      if (is_latency) {
+        *bound = quantity(object, key, here / key, duration_units, false);
+      } else if (value->is_number()) {
+        *bound = value->get<double>();
+      } else {
         problem(here / key, fmt::format("{} is not a number of bytes", render(*value)));
-        continue;
       }
-      *bound = is_latency ? quantity(object, key, here / key, bound_units, false)
-                          : std::optional<double>(value->get<double>());
     }
     if (const Json* value = member(object, "equals"); value && value->is_number())
       e.equals = value->get<double>();
@@ -1525,7 +1614,9 @@ void Reader::read_lesson() {
 Scenario Reader::read() {
   read_header();
   read_places();
+  add_preset_places();
   read_links();
+  add_preset_links();
   read_dns();
   read_providers();
   read_people();

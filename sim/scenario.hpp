@@ -23,6 +23,7 @@ struct Place {
   double latitude = 0;           // degrees, for maps in viz/
   double longitude = 0;
   int utc_offset_minutes = 0;    // Date: headers of people in this place
+  std::string preset;            // the place preset it takes its figures from, if any
 };
 
 // A wide-area link between two places (both directions, full duplex).
@@ -31,6 +32,7 @@ struct Link {
   double latency_s = 0;          // one way
   double bandwidth_Bps = 0;      // bytes per second
   std::string source;            // where the figure comes from
+  bool from_presets = false;     // made from the places' presets, not written in the file
 };
 
 // An access link: from a host to the core of its place.

@@ -15,8 +15,7 @@ namespace mailsim::sim {
 
 namespace fs = std::filesystem;
 
-std::string bundled_scenario_dir()
-{
+std::string bundled_scenario_dir() {
 #ifdef MAILSIM_SCENARIO_SCHEMA
   return fs::path(MAILSIM_SCENARIO_SCHEMA).parent_path().string();
 #else
@@ -24,12 +23,10 @@ std::string bundled_scenario_dir()
 #endif
 }
 
-std::vector<ListedScenario> list_scenarios(const std::string& dir)
-{
+std::vector<ListedScenario> list_scenarios(const std::string& dir) {
   std::vector<ListedScenario> list;
   for (const auto& entry : fs::directory_iterator(dir)) {
-    if (not entry.is_regular_file() || entry.path().extension() != ".json")
-      continue;
+    if (not entry.is_regular_file() || entry.path().extension() != ".json") continue;
     std::ifstream in(entry.path(), std::ios::binary);
     std::ostringstream bytes;
     bytes << in.rdbuf();
@@ -50,13 +47,11 @@ std::vector<ListedScenario> list_scenarios(const std::string& dir)
     }
     list.push_back(std::move(item));
   }
-  std::sort(list.begin(), list.end(),
-            [](const auto& a, const auto& b) { return a.file < b.file; });
+  std::sort(list.begin(), list.end(), [](const auto& a, const auto& b) { return a.file < b.file; });
   return list;
 }
 
-bool write_scenario_list(std::ostream& out, std::ostream& err, const std::string& dir)
-{
+bool write_scenario_list(std::ostream& out, std::ostream& err, const std::string& dir) {
   std::error_code ec;
   if (not fs::is_directory(dir, ec)) {
     err << "mailsim: cannot list scenarios: " << dir << " is not a directory\n";
@@ -64,8 +59,7 @@ bool write_scenario_list(std::ostream& out, std::ostream& err, const std::string
   }
   auto list = list_scenarios(dir);
   std::size_t width = 0;
-  for (const auto& item : list)
-    width = std::max(width, item.name.size());
+  for (const auto& item : list) width = std::max(width, item.name.size());
   out << fmt::format("{} scenario{} in {} (run one with: mailsim run {}/FILE):\n", list.size(),
                      list.size() == 1 ? "" : "s", dir, dir);
   for (const auto& item : list)

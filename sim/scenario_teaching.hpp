@@ -26,21 +26,21 @@ enum class ExpectKind { mailbox, device, latency, bytes, role };
 // One line of the `expect` block. Which fields apply depends on the kind.
 struct Expectation {
   ExpectKind kind = ExpectKind::mailbox;
-  std::string path;                   // "expect[2]", to name it in reports
+  std::string path;  // "expect[2]", to name it in reports
 
   // mailbox: the address of an account; device: a person and one of their devices.
   std::string mailbox;
   std::string folder = "INBOX";
   std::string person, device;
-  std::optional<long> messages;       // how many messages (that match from/subject)
-  std::optional<long> seen;           // how many of those carry \Seen (mailbox only)
+  std::optional<long> messages;  // how many messages (that match from/subject)
+  std::optional<long> seen;      // how many of those carry \Seen (mailbox only)
 
   // Filters on emails: mailbox and device use from and subject; latency also to.
   std::string from, to, subject;
 
   // latency: a span of each matching email's timeline (see kLatencySpans).
   std::string span;
-  std::optional<int> round_trips;     // exact, for spans that count them
+  std::optional<int> round_trips;  // exact, for spans that count them
 
   // bytes: a trace kind ("smtp") or "total".
   std::string protocol;
@@ -72,14 +72,14 @@ inline constexpr LatencySpan kLatencySpans[] = {
 
 // One trace line the lesson points at, in the student's words.
 struct LessonPoint {
-  std::string see;      // "cms.com, now an SMTP client, pushes the message to ums.com"
-  EventFilter filter;   // the first event that matches is the line to look at
+  std::string see;     // "cms.com, now an SMTP client, pushes the message to ums.com"
+  EventFilter filter;  // the first event that matches is the line to look at
 };
 
 // The idea a scenario shows. An empty idea: the scenario has no lesson.
 struct Lesson {
-  std::string idea;     // "push and pull"
-  std::string text;     // a few sentences for the student
+  std::string idea;  // "push and pull"
+  std::string text;  // a few sentences for the student
   std::vector<LessonPoint> points;
 };
 
