@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 namespace mailsim::sim {
@@ -107,13 +108,15 @@ ExpectResult check_device(const World& world, const Expectation& e) {
         if (d.name == e.device) device = &d;
   r.text = fmt::format("{}'s {} holds {}{}", e.person, e.device,
                        plural(e.messages.value_or(0), "message", "messages"), email_filters(e));
+  std::map<std::string, const Timeline*> by_id;  // any recipient's: from and subject are shared
+  if (not e.from.empty() || not e.subject.empty())
+    for (const auto& t : world.timelines()) by_id.emplace(t.message_id, &t);
   long count = 0;
   if (device != nullptr)
     if (auto it = device_states().find(device->host); it != device_states().end())
       for (const auto& id : it->second.messages) {
-        const Timeline* t = nullptr;
-        for (const auto& candidate : world.timelines())
-          if (candidate.message_id == id) t = &candidate;
+        auto found = by_id.find(id);
+        const Timeline* t = found == by_id.end() ? nullptr : found->second;
         if (not e.from.empty() && (t == nullptr || t->from != e.from)) continue;
         if (not e.subject.empty() && (t == nullptr || t->subject != e.subject)) continue;
         count++;

@@ -9,6 +9,8 @@
 // DNS query, the queue manager, local delivery, a user's action) are each a
 // step. What the line says comes from the event's kind and the roles on its
 // connection, never from the scenario, so every scenario is explained alike.
+// A kind it knows no commands of (tls, or one added later) gets one line
+// where it starts on a connection.
 // Each line ends with the ideas of the story it shows, in brackets.
 #include "sim/explain.hpp"
 
@@ -114,7 +116,11 @@ std::string Explainer::before(const TraceEvent& e) {
   } else {
     const Ends& ends = ends_[e.conn];
     std::string step;
-    if (e.kind == "tcp")
+    bool known = e.kind == "tcp" || e.kind == "smtp" || e.kind == "imap" || e.kind == "pop3" ||
+                 e.kind == "http";
+    if (not known)
+      step = e.kind;  // a layer this explainer has no commands for: one line per stretch
+    else if (e.kind == "tcp")
       step = e.summary == "SYN" || e.summary == "FIN" || e.summary == "RST" ? e.summary : "";
     else if (e.dir == "C")
       step = client_step(e);
@@ -132,8 +138,16 @@ std::string Explainer::before(const TraceEvent& e) {
       text = explain_pop3(step, ends);
     else if (e.kind == "http")
       text = explain_http(e, step, ends);
+    else if (e.kind == "tls")
+      text = fmt::format(
+                 "TLS handshake: {} and {} agree on keys; what follows on this "
+                 "connection is encrypted.",
+                 name(ends.client), name(ends.server)) +
+             tags({"TLS", "handshake"});
     else
-      text = fmt::format("{} {}: {}.", upper(e.kind), e.dir == "C" ? "request" : "answer", step);
+      text = fmt::format("{} and {} exchange {} messages.", name(ends.client), name(ends.server),
+                         upper(e.kind)) +
+             tags({e.kind.c_str()});
   }
   return text.empty() ? "" : fmt::format("{:>13}# {}\n", "", text);
 }

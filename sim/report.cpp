@@ -12,6 +12,7 @@
 #include <simgrid/version.h>
 
 #include <algorithm>
+#include <optional>
 
 namespace mailsim::sim {
 
@@ -110,7 +111,8 @@ void add_teaching(nlohmann::json& summary, const World& world)
 
 void write_story(std::ostream& out, const World& world, bool explain)
 {
-  Explainer explainer(world);
+  std::optional<Explainer> explainer;
+  if (explain) explainer.emplace(world);
   const auto& s = world.scenario();
   out << fmt::format("mailsim: scenario {} (seed {})\n", s.name, s.seed);
   if (not s.description.empty())
@@ -119,8 +121,8 @@ void write_story(std::ostream& out, const World& world, bool explain)
                              "from", "to", "what");
 
   for (const auto& e : world.recorder().events()) {
-    if (explain)
-      out << explainer.before(e);
+    if (explainer)
+      out << explainer->before(e);
     std::string from = endpoint(e.src_host, e.src_actor);
     std::string to = e.dst_host.empty() ? "" : endpoint(e.dst_host, e.dst_actor);
     auto prefix = fmt::format("{:>11.6f}  {:<4} {:<5} {:<22} {:<22} ", e.time,

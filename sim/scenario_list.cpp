@@ -34,16 +34,17 @@ std::vector<ListedScenario> list_scenarios(const std::string& dir) {
     item.file = entry.path().filename().string();
     auto doc = nlohmann::json::parse(bytes.str(), nullptr, false);
     if (doc.is_discarded()) {
-      item.readable = false;
       item.name = entry.path().stem().string();
       item.description = "(not valid JSON: mailsim validate says where)";
     } else if (not doc.is_object() || not doc.contains("mailsim")) {
       continue;  // the schema, or other data beside the scenarios
     } else {
-      item.name = doc.value("name", entry.path().stem().string());
-      item.description = doc.value("description", "");
-      if (not doc["name"].is_string() || not doc["description"].is_string())
-        item.readable = doc["name"].is_string();
+      auto text = [&doc](const char* key, std::string fallback) {
+        auto it = doc.find(key);
+        return it != doc.end() && it->is_string() ? it->get<std::string>() : fallback;
+      };
+      item.name = text("name", entry.path().stem().string());
+      item.description = text("description", "");
     }
     list.push_back(std::move(item));
   }
@@ -57,7 +58,13 @@ bool write_scenario_list(std::ostream& out, std::ostream& err, const std::string
     err << "mailsim: cannot list scenarios: " << dir << " is not a directory\n";
     return false;
   }
-  auto list = list_scenarios(dir);
+  std::vector<ListedScenario> list;
+  try {
+    list = list_scenarios(dir);
+  } catch (const fs::filesystem_error& e) {
+    err << "mailsim: cannot list scenarios in " << dir << ": " << e.code().message() << "\n";
+    return false;
+  }
   std::size_t width = 0;
   for (const auto& item : list) width = std::max(width, item.name.size());
   out << fmt::format("{} scenario{} in {} (run one with: mailsim run {}/FILE):\n", list.size(),

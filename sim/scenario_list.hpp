@@ -9,9 +9,8 @@ namespace mailsim::sim {
 
 struct ListedScenario {
   std::string file;         // file name, "rav-canada-to-uday-india.json"
-  std::string name;         // its "name", or the problem that kept it from being read
-  std::string description;  // its "description"
-  bool readable = true;
+  std::string name;         // its "name", or the file's stem when it has none
+  std::string description;  // its "description", or why it could not be read
 };
 
 // The directory of the bundled scenarios: the one that holds the scenario
