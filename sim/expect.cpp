@@ -24,10 +24,12 @@ namespace {
 using scenario::Expectation;
 using scenario::ExpectKind;
 
+// "1 message", "2 messages".
 std::string plural(long n, const char* one, const char* many) {
   return fmt::format("{} {}", n, n == 1 ? one : many);
 }
 
+// "smtp" to "SMTP", for protocol names in sentences.
 std::string upper(std::string text) {
   for (char& c : text)
     if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
@@ -40,6 +42,7 @@ std::string span_text(double seconds) {
   return fmt::format("{:.3f} s", seconds);
 }
 
+// "over 180 s and under 181 s": the bounds of a check, as words.
 std::string bound_text(const Expectation& e, bool duration) {
   auto show = [duration](double v) {
     if (not duration) return fmt::format("{:.0f}", v);
@@ -54,6 +57,7 @@ std::string bound_text(const Expectation& e, bool duration) {
   return text;
 }
 
+// True when value satisfies every bound the check sets.
 bool within(const Expectation& e, double value) {
   return (not e.equals || value == *e.equals) && (not e.over || value > *e.over) &&
          (not e.under || value < *e.under);
@@ -68,10 +72,12 @@ std::string email_filters(const Expectation& e) {
   return text;
 }
 
+// True when the From: field names the wanted address (or none is wanted).
 bool from_matches(const std::string& wanted, const std::string& from_field) {
   return wanted.empty() || from_field.find(wanted) != std::string::npos;
 }
 
+// The folder on the provider's server: count the matching messages and those seen.
 ExpectResult check_mailbox(const World& world, const Expectation& e) {
   ExpectResult r;
   std::string what = e.messages ? plural(*e.messages, "message", "messages") : "messages";
@@ -99,6 +105,7 @@ ExpectResult check_mailbox(const World& world, const Expectation& e) {
   return r;
 }
 
+// What the device downloaded or read, counted by Message-ID.
 ExpectResult check_device(const World& world, const Expectation& e) {
   ExpectResult r;
   const scenario::Device* device = nullptr;
@@ -132,6 +139,7 @@ struct Span {
   int round_trips = -1;
 };
 
+// The span called `name` of one email's timeline (kLatencySpans).
 Span span_of(const Timeline& t, const std::string& name) {
   if (name == "submission") return {t.composed, t.submitted, t.submit_round_trips};
   if (name == "queueing") return {t.submitted, t.relay_start, -1};
@@ -143,6 +151,7 @@ Span span_of(const Timeline& t, const std::string& name) {
   return {t.composed, t.read, -1};  // end_to_end
 }
 
+// Every matching email must have got through the span within the bounds.
 ExpectResult check_latency(const World& world, const Expectation& e) {
   ExpectResult r;
   std::string meaning;
@@ -181,6 +190,7 @@ ExpectResult check_latency(const World& world, const Expectation& e) {
   return r;
 }
 
+// Bytes on the wire of one kind, or of all.
 ExpectResult check_bytes(const World& world, const Expectation& e) {
   ExpectResult r;
   std::uint64_t bytes = 0;
@@ -193,6 +203,7 @@ ExpectResult check_bytes(const World& world, const Expectation& e) {
   return r;
 }
 
+// The distinct connections on which the filter's host held the role.
 ExpectResult check_role(const World& world, const Expectation& e) {
   ExpectResult r;
   const auto& f = e.filter;

@@ -22,10 +22,12 @@ namespace mailsim::sim {
 
 namespace {
 
+// A flight's first line, without its CRLF.
 std::string first_line(const std::string& payload) {
   return payload.substr(0, payload.find("\r\n"));
 }
 
+// Commands compare in upper case ("uid fetch" is "UID FETCH").
 std::string upper(std::string text) {
   for (char& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return text;
@@ -44,6 +46,7 @@ std::vector<std::string> words(const std::string& line) {
   return out;
 }
 
+// Letters only: a command verb rather than a header field or a body line.
 bool is_word(const std::string& w) {
   if (w.empty()) return false;
   for (char c : w)
@@ -68,6 +71,7 @@ std::string client_step(const TraceEvent& e) {
   return verb;
 }
 
+// "  [push; SMTP client]": the ideas a line shows.
 std::string tags(std::initializer_list<const char*> ideas) {
   std::string text;
   for (const char* idea : ideas) text += (text.empty() ? "" : "; ") + std::string(idea);
@@ -84,6 +88,7 @@ bool contains(const std::string& text, const char* part) {
 
 }  // namespace
 
+// Learns what to call each host and who is client and server on each connection.
 Explainer::Explainer(const World& world) {
   for (const auto& person : world.scenario().people)
     for (const auto& device : person.devices)
@@ -104,6 +109,7 @@ Explainer::Explainer(const World& world) {
   }
 }
 
+// "Rav's laptop" for a device, the host name for a server.
 std::string Explainer::name(const std::string& host) const {
   auto it = names_.find(host);
   return it == names_.end() ? host : it->second;
@@ -152,6 +158,7 @@ std::string Explainer::before(const TraceEvent& e) {
   return text.empty() ? "" : fmt::format("{:>13}# {}\n", "", text);
 }
 
+// Opening (the handshake), refusing, closing.
 std::string Explainer::explain_tcp(const TraceEvent& e, const Ends& ends) const {
   if (e.summary == "SYN")
     return fmt::format(
@@ -168,6 +175,7 @@ std::string Explainer::explain_tcp(const TraceEvent& e, const Ends& ends) const 
          tags({"TCP/IP underneath"});
 }
 
+// SMTP steps, for submission (user agent) and relay (SMTP client) alike.
 std::string Explainer::explain_smtp(const std::string& step, const Ends& ends) const {
   bool submission = ends.client_role == "user agent";
   auto idea = [submission](const char* extra) {
@@ -208,6 +216,7 @@ std::string Explainer::explain_smtp(const std::string& step, const Ends& ends) c
   return fmt::format("{} sends the SMTP command {}.", client, step) + idea("SMTP");
 }
 
+// IMAP steps: the pull that leaves the message on the server.
 std::string Explainer::explain_imap(const std::string& step, const Ends& ends) const {
   std::string ideas = tags({"pull", "IMAP", "retrieval"});
   std::string ua = name(ends.client);
@@ -240,6 +249,7 @@ std::string Explainer::explain_imap(const std::string& step, const Ends& ends) c
   return fmt::format("{} sends the IMAP command {}.", ua, step) + ideas;
 }
 
+// POP3 steps: the pull that downloads, and maybe deletes.
 std::string Explainer::explain_pop3(const std::string& step, const Ends& ends) const {
   std::string ideas = tags({"pull", "POP3", "retrieval"});
   std::string ua = name(ends.client);
@@ -257,6 +267,7 @@ std::string Explainer::explain_pop3(const std::string& step, const Ends& ends) c
   return fmt::format("{} sends the POP3 command {}.", ua, step) + ideas;
 }
 
+// A browser's request to webmail.
 std::string Explainer::explain_http(const TraceEvent& e, const std::string& step,
                                     const Ends& ends) const {
   bool push = e.flow == "push";
@@ -274,6 +285,7 @@ std::string Explainer::explain_http(const TraceEvent& e, const std::string& step
   return text + tags({push ? "push" : "pull", "HTTP", "user agent"});
 }
 
+// Steps without a connection: DNS, the queue manager, local delivery, a user's action.
 std::string Explainer::explain_other(const TraceEvent& e) const {
   if (e.kind == "dns") {
     if (not starts_with(e.summary, "query")) return "";

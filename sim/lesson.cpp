@@ -45,6 +45,7 @@ struct Found {
   std::size_t count = 0;
 };
 
+// The first event the filter matches, and how many match.
 Found find(const World& world, const scenario::EventFilter& filter) {
   Found found;
   for (const auto& event : world.recorder().events())

@@ -142,6 +142,58 @@ if [ "$lines" -eq 6 ]; then pass "six problems give six lines"; else fail "six p
 expect 0 "--help names exit code 3" -- "$mailsim" --help
 stdout_has "3 the run finished but an expectation of the scenario was not met"
 
+# The vocabulary on a variant: Uday downloads with POP3 and deletes, so the
+# server keeps no copy; a folder that does not exist holds nothing.
+python3 - "$flagship" "$work/pop3-delete.json" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+doc["people"][1]["devices"][0]["retrieval"] = "pop3-delete"
+doc.pop("lesson")
+doc["expect"] = [
+    {"mailbox": "uday@ums.com", "messages": 0},
+    {"mailbox": "uday@ums.com", "folder": "Archive", "messages": 0},
+    {"device": "laptop", "person": "Uday", "from": "rav@cms.com", "subject": "Hello from Canada",
+     "messages": 1},
+    {"role": "user agent", "host": "uday-laptop", "protocol": "pop3", "line": "DELE",
+     "connections": 1},
+    {"latency": "retrieval", "to": "uday@ums.com", "under": "1s"},
+    {"bytes": "imap", "equals": 0},
+    {"mailbox": "uday@ums.com", "messages": 1},
+]
+json.dump(doc, open(sys.argv[2], "w"))
+PY
+expect 3 "POP3 delete: the server keeps no copy (one expectation fails on purpose)" -- run "$work/pop3-delete.json" --quiet
+stdout_has "Expectations: 6 of 7 met"
+stdout_has "  met      expect[0]  uday@ums.com's INBOX on the server holds 0 messages (it holds 0 messages, 0 seen)"
+stdout_has "  met      expect[1]  uday@ums.com's Archive on the server holds 0 messages (there is no folder Archive)"
+stdout_has "  met      expect[3]  uday-laptop is the user agent on 1 POP3 connection that carries \"DELE\" (on c3)"
+stdout_has "  NOT MET  expect[6]  uday@ums.com's INBOX on the server holds 1 message (it holds 0 messages, 0 seen)"
+
+# Place presets end to end: no places, no links, and the run goes over the
+# Toronto-Mumbai preset link (98.7 ms one way, docs/places.md).
+python3 - "$flagship" "$work/presets.json" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+del doc["places"], doc["links"]
+doc["dns"]["place"] = "Toronto"
+for entry in doc["providers"] + doc["people"]:
+    entry["place"] = {"Canada": "Toronto", "India": "Mumbai"}[entry["place"]]
+doc["expect"] = [{"latency": "dns", "round_trips": 1}]
+json.dump(doc, open(sys.argv[2], "w"))
+PY
+expect 0 "run on place presets" -- run "$work/presets.json" --trace "$work/presets.jsonl"
+python3 - "$work/presets.jsonl" <<'PY' && pass "preset places and their link reach the trace header" || fail "preset world wrong"
+import json, sys
+world = json.loads(open(sys.argv[1]).readline())["world"]
+assert [p["name"] for p in world["places"]] == ["Toronto", "Mumbai"], world["places"]
+assert world["places"][1]["utc_offset_minutes"] == 330
+wan = [l for l in world["links"] if l["name"].startswith("wan:")]
+assert wan == [{"name": "wan:Toronto-Mumbai", "between": ["Toronto", "Mumbai"],
+                "latency_s": 0.0987, "bandwidth_Bps": 125000000.0}], wan
+PY
+# One round trip between the servers: 2 x (1 ms uplink + 98.7 ms + 1 ms uplink).
+stdout_has "relay: TCP set-up                          201.4 ms   1 round trip"
+
 # --explain: a plain line before each step, and nothing else changes.
 expect 0 "run --explain" -- run "$flagship" --explain
 grep -v '^             # ' "$work/out" >"$work/unexplained"
