@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <set>
 
@@ -72,9 +73,20 @@ std::string email_filters(const Expectation& e) {
   return text;
 }
 
-// True when the From: field names the wanted address (or none is wanted).
+// True when the address in the From: field is the wanted one (or none is wanted).
 bool from_matches(const std::string& wanted, const std::string& from_field) {
-  return wanted.empty() || from_field.find(wanted) != std::string::npos;
+  if (wanted.empty()) return true;
+  // "Rav <rav@cms.com>" or a bare "rav@cms.com"; domains compare in lower case.
+  auto open = from_field.find('<');
+  auto close = from_field.find('>', open);
+  std::string address = open != std::string::npos && close != std::string::npos
+                            ? from_field.substr(open + 1, close - open - 1)
+                            : from_field;
+  auto at = address.rfind('@');
+  if (at != std::string::npos)
+    for (auto i = at; i < address.size(); ++i)
+      address[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(address[i])));
+  return address == wanted;
 }
 
 // The folder on the provider's server: count the matching messages and those seen.

@@ -63,7 +63,9 @@ int main(int argc, char** argv)
   std::string scenario_path;
   std::uint64_t seed = 0;
   auto* run = app.add_subcommand("run", "Simulate a scenario and print its timed trace");
-  run->add_option("scenario", scenario_path, "Scenario file (JSON, format v1)")->required();
+  run->add_option("scenario", scenario_path,
+                  "Scenario file (JSON, format v1), or the name of a bundled one")
+      ->required();
   run->add_option("--trace", options.trace_path, "Also write the events as JSON Lines to FILE")
       ->type_name("FILE");
   auto* seed_option =
@@ -75,7 +77,9 @@ int main(int argc, char** argv)
 
   std::string validate_path;
   auto* validate = app.add_subcommand("validate", "Check a scenario file and report every problem");
-  validate->add_option("scenario", validate_path, "Scenario file (JSON, format v1)")->required();
+  validate->add_option("scenario", validate_path,
+                       "Scenario file (JSON, format v1), or the name of a bundled one")
+      ->required();
 
   std::string list_dir = sim::bundled_scenario_dir();
   auto* list = app.add_subcommand("list", "Show the bundled scenarios, one line each");
@@ -96,13 +100,14 @@ int main(int argc, char** argv)
       return sim::write_scenario_list(std::cout, std::cerr, list_dir) ? sim::kExitOk
                                                                       : sim::kExitBadInput;
     if (*validate) {
+      validate_path = sim::find_scenario(validate_path);
       auto s = scenario::load_scenario(validate_path);
       std::cout << validate_path << ": ok (" << s.places.size() << " places, "
                 << s.providers.size() << " providers, " << s.people.size() << " people, "
                 << s.script.size() << " script steps)\n";
       return sim::kExitOk;
     }
-    auto s = scenario::load_scenario(scenario_path);
+    auto s = scenario::load_scenario(sim::find_scenario(scenario_path));
     if (*seed_option)
       s.seed = seed;
     return sim::run_scenario(s, options);

@@ -52,6 +52,14 @@ std::vector<ListedScenario> list_scenarios(const std::string& dir) {
   return list;
 }
 
+std::string find_scenario(const std::string& scenario) {
+  std::error_code ec;
+  if (fs::exists(scenario, ec) || scenario.find('/') != std::string::npos) return scenario;
+  fs::path bundled = fs::path(bundled_scenario_dir()) / scenario;
+  if (bundled.extension() != ".json") bundled += ".json";
+  return fs::is_regular_file(bundled, ec) ? bundled.string() : scenario;
+}
+
 bool write_scenario_list(std::ostream& out, std::ostream& err, const std::string& dir) {
   std::error_code ec;
   if (not fs::is_directory(dir, ec)) {
@@ -67,8 +75,9 @@ bool write_scenario_list(std::ostream& out, std::ostream& err, const std::string
   }
   std::size_t width = 0;
   for (const auto& item : list) width = std::max(width, item.name.size());
-  out << fmt::format("{} scenario{} in {} (run one with: mailsim run {}/FILE):\n", list.size(),
-                     list.size() == 1 ? "" : "s", dir, dir);
+  bool bundled = dir == bundled_scenario_dir();
+  out << fmt::format("{} scenario{} in {} (run one with: mailsim run {}):\n", list.size(),
+                     list.size() == 1 ? "" : "s", dir, bundled ? "NAME" : dir + "/FILE");
   for (const auto& item : list)
     out << fmt::format("  {:<{}}  {}\n", item.name, width, item.description);
   return true;

@@ -20,6 +20,12 @@ std::string bundled_scenario_dir();
 // Every scenario file (*.json with a "mailsim" member) in dir, sorted by file name.
 std::vector<ListedScenario> list_scenarios(const std::string& dir);
 
+// What `run` and `validate` open for SCENARIO: the file itself when it exists;
+// otherwise, for a bare name like "rav-canada-to-uday-india", that bundled
+// scenario (with or without ".json") when there is one; otherwise SCENARIO, so
+// that loading it says why it cannot be read.
+std::string find_scenario(const std::string& scenario);
+
 // Writes the list; returns false when the directory cannot be read.
 bool write_scenario_list(std::ostream& out, std::ostream& err, const std::string& dir);
 

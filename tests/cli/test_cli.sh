@@ -218,6 +218,14 @@ stdout_lacks "other"
 expect 2 "list --dir: not a directory" -- "$mailsim" list --dir "$work/nowhere"
 stderr_has "is not a directory"
 
+# A bundled scenario by its name, as list shows it.
+expect 0 "run a bundled scenario by name" -- run rav-canada-to-uday-india --quiet
+stdout_has "Expectations: 18 of 18 met"
+expect 0 "validate a bundled scenario by name, with .json" -- "$mailsim" validate rav-canada-to-uday-india-web.json
+stdout_has "scenarios/rav-canada-to-uday-india-web.json: ok"
+expect 2 "a name that is no bundled scenario" -- "$mailsim" validate no-such-scenario
+stderr_has "no-such-scenario: cannot read the file: No such file or directory"
+
 echo
 if [ "$failures" -eq 0 ]; then echo "all CLI checks passed"; exit 0; fi
 echo "$failures CLI check(s) failed"; exit 1
