@@ -141,7 +141,7 @@ std::string Explainer::before(const TraceEvent& e) {
     else if (e.kind == "imap")
       text = explain_imap(step, ends);
     else if (e.kind == "pop3")
-      text = explain_pop3(step, ends);
+      text = explain_pop3(step, ends, deleting_.count(e.conn) > 0);
     else if (e.kind == "http")
       text = explain_http(e, step, ends);
     else if (e.kind == "tls")
@@ -154,6 +154,7 @@ std::string Explainer::before(const TraceEvent& e) {
       text = fmt::format("{} and {} exchange {} messages.", name(ends.client), name(ends.server),
                          upper(e.kind)) +
              tags({e.kind.c_str()});
+    if (e.kind == "pop3" && step == "DELE") deleting_.insert(e.conn);
   }
   return text.empty() ? "" : fmt::format("{:>13}# {}\n", "", text);
 }
@@ -250,7 +251,8 @@ std::string Explainer::explain_imap(const std::string& step, const Ends& ends) c
 }
 
 // POP3 steps: the pull that downloads, and maybe deletes.
-std::string Explainer::explain_pop3(const std::string& step, const Ends& ends) const {
+std::string Explainer::explain_pop3(const std::string& step, const Ends& ends,
+                                    bool deleting) const {
   std::string ideas = tags({"pull", "POP3", "retrieval"});
   std::string ua = name(ends.client);
   if (step == "greeting") return fmt::format("The POP3 server greets {}.", ua) + ideas;
@@ -261,8 +263,15 @@ std::string Explainer::explain_pop3(const std::string& step, const Ends& ends) c
   if (step == "DELE")
     return ua + " marks the message for deletion (DELE): after QUIT the server keeps no copy." +
            ideas;
+  if (step == "QUIT" && deleting)
+    return ua +
+           " says goodbye (QUIT); the server now removes the messages marked for deletion, "
+           "so it keeps no copy." +
+           ideas;
   if (step == "QUIT")
-    return ua + " says goodbye (QUIT); the server now removes what was marked for deletion." +
+    return ua +
+           " says goodbye (QUIT); nothing was marked for deletion, so the server keeps its "
+           "copies." +
            ideas;
   return fmt::format("{} sends the POP3 command {}.", ua, step) + ideas;
 }
@@ -340,6 +349,9 @@ std::string Explainer::explain_other(const TraceEvent& e) const {
     if (contains(e.summary, "now has") || contains(e.summary, " read "))
       return fmt::format("Retrieval is done: the message is on {}.", name(e.src_host)) +
              tags({"user agent", "pull", "retrieval"});
+    if (contains(e.summary, "no new mail"))
+      return fmt::format("{} finds no new mail on the server this time.", name(e.src_host)) +
+             tags({"user agent", "pull"});
     return fmt::format("User agent on {}: {}.", name(e.src_host), e.summary) + tags({"user agent"});
   }
   return "";

@@ -7,6 +7,7 @@
 #include "sim/world.hpp"
 
 #include <map>
+#include <set>
 #include <string>
 
 namespace mailsim::sim {
@@ -28,13 +29,14 @@ class Explainer {
   std::string explain_tcp(const TraceEvent& e, const Ends& ends) const;
   std::string explain_smtp(const std::string& step, const Ends& ends) const;
   std::string explain_imap(const std::string& step, const Ends& ends) const;
-  std::string explain_pop3(const std::string& step, const Ends& ends) const;
+  std::string explain_pop3(const std::string& step, const Ends& ends, bool deleting) const;
   std::string explain_http(const TraceEvent& e, const std::string& step, const Ends& ends) const;
   std::string explain_other(const TraceEvent& e) const;
 
   std::map<std::string, Ends> ends_;          // per connection id
   std::map<std::string, std::string> step_;   // the step last explained, per connection
   std::map<std::string, std::string> names_;  // host name to what a student calls it
+  std::set<std::string> deleting_;            // POP3 connections that have sent DELE
 };
 
 }  // namespace mailsim::sim

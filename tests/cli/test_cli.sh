@@ -168,6 +168,10 @@ stdout_has "  met      expect[0]  uday@ums.com's INBOX on the server holds 0 mes
 stdout_has "  met      expect[1]  uday@ums.com's Archive on the server holds 0 messages (there is no folder Archive)"
 stdout_has "  met      expect[3]  uday-laptop is the user agent on 1 POP3 connection that carries \"DELE\" (on c3)"
 stdout_has "  NOT MET  expect[6]  uday@ums.com's INBOX on the server holds 1 message (it holds 0 messages, 0 seen)"
+expect 3 "POP3 delete, explained" -- run "$work/pop3-delete.json" --explain
+stdout_has "             # Uday's laptop logs in to its maildrop (USER, PASS).  [pull; POP3; retrieval]"
+stdout_has "             # Uday's laptop downloads a whole message to this device (RETR).  [pull; POP3; retrieval]"
+stdout_has "             # Uday's laptop says goodbye (QUIT); the server now removes the messages marked for deletion, so it keeps no copy.  [pull; POP3; retrieval]"
 
 # Place presets end to end: no places, no links, and the run goes over the
 # Toronto-Mumbai preset link (98.7 ms one way, docs/places.md).
