@@ -78,6 +78,15 @@ TEST_CASE("Place presets: a table sorted by name, with offsets of 4 December", "
   CHECK(find_place_preset("toronto") == nullptr);  // names are exact
 }
 
+TEST_CASE("The schema offers editors every preset name, and only those", "[places]") {
+  Json schema = Json::parse(slurp("scenarios/scenario.schema.json"));
+  std::vector<std::string> offered, presets;
+  for (const auto& name : schema["definitions"]["place"]["properties"]["preset"]["examples"])
+    offered.push_back(name.get<std::string>());
+  for (const auto& preset : place_presets()) presets.push_back(preset.name);
+  CHECK(offered == presets);
+}
+
 TEST_CASE("Preset links: 5 ms plus 1.5 times the great circle at 200,000 km/s", "[places]") {
   const PlacePreset& toronto = *find_place_preset("Toronto");
   const PlacePreset& mumbai = *find_place_preset("Mumbai");
