@@ -205,6 +205,9 @@ if cmp -s "$work/story1" "$work/unexplained"; then pass "--explain only adds lin
   fail "--explain changed the story"; fi
 stdout_has "             # mail.cms.com (SMTP client) opens a TCP connection to mail.ums.com (SMTP server)"
 stdout_has "             # MX lookup: mail.cms.com asks the DNS server"
+expect 0 "run --explain on webmail" -- run "$src/scenarios/rav-canada-to-uday-india-web.json" --explain
+stdout_has "             # Rav's laptop (a web-based user agent) sends the HTTP request POST /api/send to the webmail server. The webmail server, not the browser, will speak SMTP.  [push; HTTP; user agent]"
+stdout_has "             # Uday's laptop (a web-based user agent) sends the HTTP request GET /api/messages/INBOX/1 to the webmail server. The answer brings mail to the browser.  [pull; HTTP; user agent]"
 
 # list: the bundled scenarios, sorted by file name, name and description.
 expect 0 "list" -- "$mailsim" list
