@@ -1,14 +1,17 @@
 // mailsim: the command line.
 //
-//   mailsim run SCENARIO [--trace FILE] [--seed N] [--quiet] [--cfg=K:V] [--log=...]
+//   mailsim run SCENARIO [--trace FILE] [--seed N] [--quiet] [--explain] [--cfg=K:V] [--log=...]
 //   mailsim validate SCENARIO
+//   mailsim list [--dir DIR]
 //   mailsim --help | --version
 //
-// Exit codes: 0 success, 1 internal failure, 2 bad input (usage, scenario).
+// Exit codes: 0 success, 1 internal failure, 2 bad input (usage, scenario),
+// 3 the run finished but an expectation of the scenario was not met.
 // SimGrid's --cfg= and --log= are taken out before our own parsing and handed
 // to the engine, which would otherwise answer --help and --version itself.
 #include "sim/run.hpp"
 #include "sim/scenario.hpp"
+#include "sim/scenario_list.hpp"
 
 #include <CLI/CLI.hpp>
 #include <simgrid/s4u/Engine.hpp>
@@ -53,23 +56,34 @@ int main(int argc, char** argv)
                                         std::to_string(SIMGRID_VERSION_MINOR) + ")");
   app.require_subcommand(1);
   app.footer(
-      "Exit codes: 0 success, 1 internal failure, 2 bad input (usage or scenario file).\n"
+      "Exit codes: 0 success, 1 internal failure, 2 bad input (usage or scenario file),\n"
+      "3 the run finished but an expectation of the scenario was not met.\n"
       "SimGrid options --cfg=KEY:VALUE and --log=... are passed to the simulation engine.");
 
   std::string scenario_path;
   std::uint64_t seed = 0;
   auto* run = app.add_subcommand("run", "Simulate a scenario and print its timed trace");
-  run->add_option("scenario", scenario_path, "Scenario file (JSON, format v1)")->required();
+  run->add_option("scenario", scenario_path,
+                  "Scenario file (JSON, format v1), or the name of a bundled one")
+      ->required();
   run->add_option("--trace", options.trace_path, "Also write the events as JSON Lines to FILE")
       ->type_name("FILE");
   auto* seed_option =
       run->add_option("--seed", seed, "Seed of the random generator (default: the scenario's)")
           ->type_name("N");
   run->add_flag("--quiet", options.quiet, "Print only the summary, not the timed story");
+  run->add_flag("--explain", options.explain,
+                "Add a plain line before each step: what happens, and which idea it shows");
 
   std::string validate_path;
   auto* validate = app.add_subcommand("validate", "Check a scenario file and report every problem");
-  validate->add_option("scenario", validate_path, "Scenario file (JSON, format v1)")->required();
+  validate->add_option("scenario", validate_path,
+                       "Scenario file (JSON, format v1), or the name of a bundled one")
+      ->required();
+
+  std::string list_dir = sim::bundled_scenario_dir();
+  auto* list = app.add_subcommand("list", "Show the bundled scenarios, one line each");
+  list->add_option("--dir", list_dir, "List the scenarios in DIR instead")->type_name("DIR");
 
   std::vector<const char*> cli_argv;
   for (const auto& a : ours)
@@ -82,14 +96,18 @@ int main(int argc, char** argv)
   }
 
   try {
+    if (*list)
+      return sim::write_scenario_list(std::cout, std::cerr, list_dir) ? sim::kExitOk
+                                                                      : sim::kExitBadInput;
     if (*validate) {
+      validate_path = sim::find_scenario(validate_path);
       auto s = scenario::load_scenario(validate_path);
       std::cout << validate_path << ": ok (" << s.places.size() << " places, "
                 << s.providers.size() << " providers, " << s.people.size() << " people, "
                 << s.script.size() << " script steps)\n";
       return sim::kExitOk;
     }
-    auto s = scenario::load_scenario(scenario_path);
+    auto s = scenario::load_scenario(sim::find_scenario(scenario_path));
     if (*seed_option)
       s.seed = seed;
     return sim::run_scenario(s, options);

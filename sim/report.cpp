@@ -1,6 +1,9 @@
 #include "sim/report.hpp"
 
 #include "sim/agents.hpp"
+#include "sim/expect.hpp"
+#include "sim/explain.hpp"
+#include "sim/lesson.hpp"
 
 #include "models/message.hpp"
 
@@ -9,6 +12,7 @@
 #include <simgrid/version.h>
 
 #include <algorithm>
+#include <optional>
 
 namespace mailsim::sim {
 
@@ -138,10 +142,21 @@ void write_queue_history(std::ostream& out, const Timeline& t)
                        t.attempts == 1 ? "" : "s", t.sending_server);
 }
 
+// The expectations and the lesson of the scenario, when it has them.
+void add_teaching(nlohmann::json& summary, const World& world)
+{
+  if (not world.scenario().expect.empty())
+    summary["expectations"] = expectations_json(check_expectations(world));
+  if (auto lesson = lesson_json(world); not lesson.is_null())
+    summary["lesson"] = lesson;
+}
+
 }  // namespace
 
-void write_story(std::ostream& out, const World& world)
+void write_story(std::ostream& out, const World& world, bool explain)
 {
+  std::optional<Explainer> explainer;
+  if (explain) explainer.emplace(world);
   const auto& s = world.scenario();
   out << fmt::format("mailsim: scenario {} (seed {})\n", s.name, s.seed);
   if (not s.description.empty())
@@ -151,6 +166,8 @@ void write_story(std::ostream& out, const World& world)
                              "from", "to", "what");
 
   for (const auto& e : world.recorder().events()) {
+    if (explainer)
+      out << explainer->before(e);
     std::string from = endpoint(e.src_host, e.src_actor);
     std::string to = e.dst_host.empty() ? "" : endpoint(e.dst_host, e.dst_actor);
     auto prefix = fmt::format("{:>11.6f}  {:<4} {:<5} {:<22} {:<22} ", e.time,
@@ -305,6 +322,10 @@ void write_summary(std::ostream& out, const World& world)
                        state.person, state.device, state.messages.size(),
                        state.messages.size() == 1 ? "" : "s", state.sessions,
                        state.sessions == 1 ? "" : "s");
+
+  // Teaching sections (issue 4): the scenario's idea, then its expectations.
+  write_lesson(out, world);
+  write_expectations(out, check_expectations(world));
 }
 
 nlohmann::json trace_header(const World& world)
@@ -420,6 +441,7 @@ nlohmann::json trace_summary(const World& world)
   nlohmann::json summary = {{"record", "summary"}, {"emails", emails}, {"bytes", bytes}};
   if (not world.recorder().tls_overhead_by_kind().empty())
     summary["tls_overhead"] = world.recorder().tls_overhead_by_kind();
+  add_teaching(summary, world);
   return summary;
 }
 

@@ -13,8 +13,9 @@ namespace mailsim::sim {
 
 constexpr int kTraceFormatVersion = 1;
 
-// The timed story, one line per protocol line or step.
-void write_story(std::ostream& out, const World& world);
+// The timed story, one line per protocol line or step; with explain, a plain
+// line before each step (sim/explain.hpp).
+void write_story(std::ostream& out, const World& world, bool explain = false);
 // The summary: per email, where its time went; bytes per protocol; mailboxes.
 void write_summary(std::ostream& out, const World& world);
 

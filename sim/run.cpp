@@ -2,6 +2,7 @@
 
 #include "sim/agents.hpp"
 #include "sim/daemons.hpp"
+#include "sim/expect.hpp"
 #include "sim/platform.hpp"
 #include "sim/report.hpp"
 #include "sim/world.hpp"
@@ -65,7 +66,8 @@ int run_scenario(const scenario::Scenario& scenario, const RunOptions& options)
   if (simgrid::config::is_default("contexts/stack-size"))
     engine.set_config("contexts/stack-size:256");  // KiB; our actors are shallow
 
-  bool keep_events = (options.story && not options.quiet) || not options.trace_path.empty();
+  bool keep_events = (options.story && not options.quiet) || not options.trace_path.empty() ||
+                     not scenario.expect.empty() || not scenario.lesson.points.empty();
   World world(scenario, keep_events);
 
   // Servers first, so that they listen before the first user acts at time 0.
@@ -85,10 +87,13 @@ int run_scenario(const scenario::Scenario& scenario, const RunOptions& options)
   if (options.story) {
     std::ostringstream text;
     if (not options.quiet)
-      write_story(text, world);
+      write_story(text, world, options.explain);
     write_summary(text, world);
     std::cout << text.str() << std::flush;
   }
+  for (const auto& result : check_expectations(world))
+    if (not result.met)
+      return kExitExpectationFailed;
   return kExitOk;
 }
 

@@ -23,6 +23,8 @@
 // (the schema has said why), so gate 4 runs even on a file that failed gate 3.
 #include "sim/scenario.hpp"
 
+#include "sim/place_presets.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -777,7 +779,10 @@ class Reader {
 
   void read_header();
   void read_places();
+  void add_preset_places();
   void read_links();
+  void add_preset_links();
+  std::string unknown_place(const std::string& name) const;
   void read_dns();
   void read_providers();
   void read_outages_and_queue(const Json* object, const Path& here, Provider& provider);
@@ -788,6 +793,14 @@ class Reader {
   void assign_addresses();
   void read_tls();
   Tls tls_settings(const Json* object, const Tls& above, bool above_written) const;
+  // Teaching parts (scenario_teaching.hpp), read after everything they refer to.
+  void read_expect();
+  void read_lesson();
+  EventFilter event_filter(const Json* object, const Path& path);
+  void known_host(const Json* object, const char* key, const Path& path);
+  // Names in expect and lesson are checked only when the rest of the file has
+  // no problem: a person renamed gives one line, not one more per expectation.
+  bool check_teaching_names_ = true;
 
   const Json& doc_;
   const Json& schema_;
@@ -796,6 +809,7 @@ class Reader {
 
   std::map<std::string, Path> place_names_;
   std::vector<std::string> place_list_;
+  bool places_broken_ = false;  // "places" is there but not a list: the schema said so
   std::map<std::string, Path> hosts_;
   std::map<std::uint32_t, Path> addresses_;
   std::set<std::uint32_t> taken_;
@@ -841,9 +855,8 @@ bool Reader::known_place(const Json* object, const char* key, const Path& path) 
   auto name = string_member(object, key);
   if (!name) return false;
   if (place_names_.count(*name)) return true;
-  if (place_list_.empty()) return false;  // "places" itself is broken: said once, there
-  problem(path,
-          fmt::format("\"{}\" is not one of the places ({})", *name, list_names(place_list_)));
+  if (places_broken_) return false;  // "places" itself is broken: said once, there
+  problem(path, unknown_place(*name));
   return false;
 }
 
@@ -922,6 +935,8 @@ void Reader::read_header() {
 
 void Reader::read_places() {
   Path list{Segment{"places"}};
+  const Json* given = member(&doc_, "places");
+  places_broken_ = given && !given->is_array();
   auto places = items(member(&doc_, "places"));
   for (std::size_t i = 0; i < places.size(); ++i) {
     const Json* object = places[i];
@@ -930,7 +945,19 @@ void Reader::read_places() {
     if (!name) continue;
     Place place;
     place.name = *name;
-    place.city = string_member(object, "city").value_or("");
+    if (auto preset = string_member(object, "preset")) {
+      if (const PlacePreset* known = find_place_preset(*preset)) {
+        place.preset = known->name;
+        place.city = known->city;
+        place.latitude = known->latitude;
+        place.longitude = known->longitude;
+        place.utc_offset_minutes = known->utc_offset_minutes;
+      } else {
+        problem(here / "preset", fmt::format("\"{}\" is not a place preset ({})", *preset,
+                                             place_preset_names()));
+      }
+    }
+    place.city = string_member(object, "city").value_or(place.city);
     if (const Json* v = member(object, "latitude"); v && v->is_number()) {
       place.latitude = v->get<double>();
     }
@@ -967,13 +994,9 @@ void Reader::read_links() {
       }
       std::string name = ends[e]->get<std::string>();
       if (!place_names_.count(name)) {
-        if (place_list_.empty()) {
-          usable = false;
-          continue;
-        }
-        problem(here / "between" / e,
-                fmt::format("\"{}\" is not one of the places ({})", name, list_names(place_list_)));
+        if (!places_broken_) problem(here / "between" / e, unknown_place(name));
         usable = false;
+        continue;
       }
       (e == 0 ? link.a : link.b) = name;
     }
@@ -1399,10 +1422,283 @@ void Reader::assign_addresses() {
   }
 }
 
+// ---------------------------------------------------------------------------
+// Place presets (sim/place_presets.hpp, docs/places.md)
+
+// "\"Brazil\" is not one of the places (Canada, India) nor a place preset (...)".
+std::string Reader::unknown_place(const std::string& name) const {
+  if (place_list_.empty())
+    return fmt::format("\"{}\" is not a place preset ({})", name, place_preset_names());
+  return fmt::format("\"{}\" is not one of the places ({}) nor a place preset ({})", name,
+                     list_names(place_list_), place_preset_names());
+}
+
+// A place named where a place is expected (dns, providers, people, links),
+// missing from "places" but the name of a preset, is added as that preset;
+// in the order the file names them, so that the first is the DNS default.
+void Reader::add_preset_places() {
+  std::vector<std::pair<std::string, Path>> named;
+  auto note = [&named](const Json* value, const Path& path) {
+    if (value && value->is_string()) named.push_back({value->get<std::string>(), path});
+  };
+  for (const auto& [key, value] : doc_.items()) {
+    Path top{Segment{key}};
+    if (key == "dns") note(member(&value, "place"), top / "place");
+    if (key != "providers" && key != "people" && key != "links") continue;
+    auto list = items(&value);
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      if (key != "links") {
+        note(member(list[i], "place"), top / i / "place");
+        continue;
+      }
+      auto ends = items(member(list[i], "between"));
+      for (std::size_t e = 0; e < ends.size(); ++e) note(ends[e], top / i / "between" / e);
+    }
+  }
+  for (const auto& [name, path] : named) {
+    const PlacePreset* preset = find_place_preset(name);
+    if (!preset || place_names_.count(name)) continue;
+    scenario_.places.push_back(
+        {preset->name, preset->city, preset->latitude, preset->longitude,
+         preset->utc_offset_minutes, preset->name});
+    place_names_.emplace(name, path);
+    place_list_.push_back(name);
+  }
+}
+
+// Every two places with presets get the preset link between them, unless the
+// file joins them itself: a link written out always wins.
+void Reader::add_preset_links() {
+  std::set<std::pair<std::string, std::string>> joined;
+  for (const auto& link : scenario_.links) joined.insert(std::minmax(link.a, link.b));
+  std::vector<Place> preset_places;
+  for (const auto& place : scenario_.places) {
+    if (!place.preset.empty()) preset_places.push_back(place);
+  }
+  for (std::size_t i = 0; i < preset_places.size(); ++i) {
+    for (std::size_t j = i + 1; j < preset_places.size(); ++j) {
+      const Place& a = preset_places[i];
+      const Place& b = preset_places[j];
+      if (a.name == b.name || joined.count(std::minmax(a.name, b.name))) continue;
+      const PlacePreset& pa = *find_place_preset(a.preset);
+      const PlacePreset& pb = *find_place_preset(b.preset);
+      Link link;
+      link.a = a.name;
+      link.b = b.name;
+      link.latency_s = preset_latency_s(pa, pb);
+      link.bandwidth_Bps = kPresetLinkBandwidthBps;
+      link.source = fmt::format("place presets {}-{}: {:.0f} km great circle, docs/places.md",
+                                pa.name, pb.name, great_circle_km(pa, pb));
+      link.from_presets = true;
+      scenario_.links.push_back(link);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Teaching parts: the expect block and the lesson (scenario_teaching.hpp)
+
+// Each kind of check, the key that names it, and the other fields it takes.
+struct CheckKind {
+  ExpectKind kind;
+  const char* key;
+  std::vector<std::string> fields;
+};
+
+const std::vector<CheckKind>& check_kinds() {
+  static const std::vector<CheckKind> kinds = {
+      {ExpectKind::mailbox, "mailbox", {"folder", "from", "subject", "messages", "seen"}},
+      {ExpectKind::device, "device", {"person", "from", "subject", "messages"}},
+      {ExpectKind::latency, "latency", {"from", "to", "subject", "under", "over", "round_trips"}},
+      {ExpectKind::bytes, "bytes", {"under", "over", "equals"}},
+      {ExpectKind::role, "role", {"protocol", "host", "peer", "line", "connections"}},
+  };
+  return kinds;
+}
+
+std::optional<long> count_member(const Json* object, const char* key) {
+  const Json* value = member(object, key);
+  if (value && value->is_number_integer() && value->get<std::int64_t>() >= 0)
+    return static_cast<long>(value->get<std::int64_t>());
+  return std::nullopt;
+}
+
+void Reader::known_host(const Json* object, const char* key, const Path& path) {
+  auto host = string_member(object, key);
+  if (!check_teaching_names_ || !host || hosts_.count(lower(*host))) return;
+  std::vector<std::string> names;
+  for (const auto& [name, unused] : hosts_) names.push_back(name);
+  problem(path, fmt::format("\"{}\" is not one of the hosts ({})", *host, list_names(names)));
+}
+
+EventFilter Reader::event_filter(const Json* object, const Path& path) {
+  EventFilter filter;
+  filter.protocol = string_member(object, "protocol").value_or("");
+  filter.role = string_member(object, "role").value_or("");
+  filter.host = lower(string_member(object, "host").value_or(""));
+  filter.peer = lower(string_member(object, "peer").value_or(""));
+  filter.line = string_member(object, "line").value_or("");
+  known_host(object, "host", path / "host");
+  known_host(object, "peer", path / "peer");
+  return filter;
+}
+
+void Reader::read_expect() {
+  Path list{Segment{"expect"}};
+  std::vector<std::string> addresses;
+  for (const auto& person : scenario_.people) addresses.push_back(person.address);
+
+  auto entries = items(member(&doc_, "expect"));
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const Json* object = entries[i];
+    Path here = list / i;
+    if (!object->is_object()) continue;  // the schema said so
+
+    std::vector<const CheckKind*> named;
+    for (const auto& kind : check_kinds()) {
+      if (member(object, kind.key)) named.push_back(&kind);
+    }
+    if (named.empty()) {
+      problem(here, "say what to check: one of \"mailbox\", \"device\", \"latency\", \"bytes\", "
+                    "\"role\"");
+      continue;
+    }
+    if (named.size() > 1) {
+      problem(here, fmt::format("check one thing per entry, not both \"{}\" and \"{}\"",
+                                named[0]->key, named[1]->key));
+      continue;
+    }
+    const CheckKind& kind = *named.front();
+    for (const auto& field : object->items()) {
+      if (field.key() == kind.key) continue;
+      if (std::find(kind.fields.begin(), kind.fields.end(), field.key()) != kind.fields.end())
+        continue;
+      std::string fields;
+      for (const auto& name : kind.fields) fields += (fields.empty() ? "" : ", ") + name;
+      problem(here / field.key(), fmt::format("\"{}\" does not apply to a \"{}\" check (its "
+                                              "fields: {})",
+                                              field.key(), kind.key, fields));
+    }
+
+    Expectation e;
+    e.kind = kind.kind;
+    e.path = path_string(here);
+    e.from = normalize_address(string_member(object, "from").value_or(""));
+    e.to = normalize_address(string_member(object, "to").value_or(""));
+    e.subject = string_member(object, "subject").value_or("");
+    e.messages = count_member(object, "messages");
+    e.seen = count_member(object, "seen");
+    bool is_latency = kind.kind == ExpectKind::latency;
+    bool has_bounds = is_latency || kind.kind == ExpectKind::bytes;
+    for (auto [key, bound] : {std::pair{"under", &e.under}, {"over", &e.over}}) {
+      const Json* value = member(object, key);
+      if (!value || !has_bounds) continue;
+      if (is_latency) {
+        *bound = quantity(object, key, here / key, duration_units, false);
+      } else if (value->is_number()) {
+        *bound = value->get<double>();
+      } else {
+        problem(here / key, fmt::format("{} is not a number of bytes", render(*value)));
+      }
+    }
+    if (const Json* value = member(object, "equals"); value && value->is_number())
+      e.equals = value->get<double>();
+
+    switch (kind.kind) {
+      case ExpectKind::mailbox: {
+        e.mailbox = normalize_address(string_member(object, "mailbox").value_or(""));
+        e.folder = string_member(object, "folder").value_or("INBOX");
+        bool known = std::find(addresses.begin(), addresses.end(), e.mailbox) != addresses.end();
+        if (check_teaching_names_ && !e.mailbox.empty() && !known) {
+          problem(here / "mailbox", fmt::format("\"{}\" is not the address of one of the people "
+                                                "({})",
+                                                e.mailbox, list_names(addresses)));
+        }
+        if (!e.messages && !e.seen)
+          problem(here, "a \"mailbox\" check needs \"messages\" or \"seen\"");
+        break;
+      }
+      case ExpectKind::device: {
+        e.device = string_member(object, "device").value_or("");
+        e.person = string_member(object, "person").value_or("");
+        if (!member(object, "person")) problem(here, "a \"device\" check needs \"person\"");
+        if (!member(object, "messages")) problem(here, "a \"device\" check needs \"messages\"");
+        const Person* owner = nullptr;
+        std::vector<std::string> names;
+        for (const auto& person : scenario_.people) {
+          names.push_back(person.name);
+          if (person.name == e.person) owner = &person;
+        }
+        if (check_teaching_names_ && !e.person.empty() && !owner) {
+          problem(here / "person", fmt::format("\"{}\" is not one of the people ({})", e.person,
+                                               list_names(names)));
+        } else if (check_teaching_names_ && owner && !e.device.empty()) {
+          std::vector<std::string> owned;
+          for (const auto& d : owner->devices) owned.push_back(d.name);
+          if (std::find(owned.begin(), owned.end(), e.device) == owned.end()) {
+            problem(here / "device", fmt::format("\"{}\" is not one of {}'s devices ({})",
+                                                 e.device, owner->name, list_names(owned)));
+          }
+        }
+        break;
+      }
+      case ExpectKind::latency: {
+        e.span = string_member(object, "latency").value_or("");
+        if (const Json* value = member(object, "round_trips"); value && value->is_number_integer())
+          e.round_trips = value->get<int>();
+        if (!e.under && !e.over && !member(object, "round_trips") && !member(object, "under") &&
+            !member(object, "over")) {
+          problem(here, "a \"latency\" check needs \"under\", \"over\" or \"round_trips\"");
+        }
+        const LatencySpan* span = nullptr;
+        std::string counted;
+        for (const auto& s : kLatencySpans) {
+          if (e.span == s.name) span = &s;
+          if (s.has_round_trips) counted += std::string(counted.empty() ? "" : ", ") + s.name;
+        }
+        if (span && !span->has_round_trips && member(object, "round_trips")) {
+          problem(here / "round_trips", fmt::format("the \"{}\" span counts no round trips (these "
+                                                    "do: {})",
+                                                    e.span, counted));
+        }
+        break;
+      }
+      case ExpectKind::bytes:
+        e.protocol = string_member(object, "bytes").value_or("");
+        if (!member(object, "under") && !member(object, "over") && !member(object, "equals"))
+          problem(here, "a \"bytes\" check needs \"under\", \"over\" or \"equals\"");
+        break;
+      case ExpectKind::role:
+        e.filter = event_filter(object, here);
+        e.connections = count_member(object, "connections");
+        break;
+    }
+    scenario_.expect.push_back(e);
+  }
+}
+
+void Reader::read_lesson() {
+  Path here{Segment{"lesson"}};
+  const Json* object = member(&doc_, "lesson");
+  if (!object || !object->is_object()) return;
+  Lesson& lesson = scenario_.lesson;
+  lesson.idea = string_member(object, "idea").value_or("");
+  lesson.text = string_member(object, "text").value_or("");
+  auto points = items(member(object, "points"));
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    LessonPoint point;
+    point.see = string_member(points[i], "see").value_or("");
+    point.filter = event_filter(points[i], here / "points" / i);
+    lesson.points.push_back(point);
+  }
+}
+
 Scenario Reader::read() {
   read_header();
   read_places();
+  add_preset_places();
   read_links();
+  add_preset_links();
   read_dns();
   read_tls();
   read_providers();
@@ -1411,6 +1707,12 @@ Scenario Reader::read() {
   check_mx();
   check_reachable();
   assign_addresses();
+  check_teaching_names_ = std::none_of(issues_.begin(), issues_.end(), [](const Issue& issue) {
+    return issue.path.empty() ||
+           (issue.path[0].key != "expect" && issue.path[0].key != "lesson");
+  });
+  read_expect();
+  read_lesson();
   return scenario_;
 }
 

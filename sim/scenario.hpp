@@ -8,6 +8,8 @@
 // seconds, bandwidths in bytes per second. Nothing here touches SimGrid.
 #pragma once
 
+#include "sim/scenario_teaching.hpp"
+
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -21,6 +23,7 @@ struct Place {
   double latitude = 0;           // degrees, for maps in viz/
   double longitude = 0;
   int utc_offset_minutes = 0;    // Date: headers of people in this place
+  std::string preset;            // the place preset it takes its figures from, if any
 };
 
 // A wide-area link between two places (both directions, full duplex).
@@ -29,6 +32,7 @@ struct Link {
   double latency_s = 0;          // one way
   double bandwidth_Bps = 0;      // bytes per second
   std::string source;            // where the figure comes from
+  bool from_presets = false;     // made from the places' presets, not written in the file
 };
 
 // An access link: from a host to the core of its place.
@@ -157,6 +161,8 @@ struct Scenario {
   std::vector<Person> people;
   std::vector<Step> script;      // sorted by at_s, stable
   Tls tls;                       // the top-level "tls": the default of every provider
+  std::vector<Expectation> expect;  // what must hold at the end (scenario_teaching.hpp)
+  Lesson lesson;                 // the idea it shows; empty idea: none
   std::string hash;              // hex digest of the file's bytes (FNV-1a 64)
 };
 

@@ -108,11 +108,133 @@ stdout_has "Summary"
 stdout_lacks "S: 220"
 
 # SimGrid's flags still work: LV08 makes small flights far slower than CM02.
-expect 0 "run --cfg=network/model:LV08" -- run "$flagship" --cfg=network/model:LV08
+# LV08 makes small flights about 13 times slower: the flagship's expectation
+# "delivery under 2 s" is then not met, which is exit 3 with the story intact.
+expect 3 "run --cfg=network/model:LV08 (an expectation fails)" -- run "$flagship" --cfg=network/model:LV08
 if cmp -s "$work/story1" "$work/out"; then fail "--cfg=network/model:LV08 changed nothing"; else
   pass "--cfg reaches SimGrid"; fi
+stdout_has "NOT MET  expect[4]  delivery (from Send until it was stored in the recipient's mailbox) of every email to uday@ums.com takes under 2 s (uday@ums.com took 20.756 s)"
+stdout_has "Expectations: 16 of 18 met"
 expect 0 "run --log=mailsim.thres:verbose" -- run "$flagship" --log=mailsim.thres:verbose
 stderr_has "established"
+
+# Expectations: met in the bundled run, carried in the trace's summary record.
+python3 - "$work/one.jsonl" <<'PY' && pass "the trace's summary record holds the expectations and the lesson" || fail "expectations missing from the trace"
+import json, sys
+summary = [json.loads(l) for l in open(sys.argv[1])][-1]
+results = summary["expectations"]
+assert len(results) == 18 and all(r["met"] for r in results), results
+assert results[11] == {"path": "expect[11]", "met": True, "actual": "on c2",
+                       "text": "mail.cms.com is the SMTP client on 1 SMTP connection to mail.ums.com"}, results[11]
+points = summary["lesson"]["points"]
+assert summary["lesson"]["idea"] == "push, then pull"
+assert points[2]["conn"] == "c2" and points[2]["time"] == 0.813325 or abs(points[2]["time"] - 0.813325) < 1e-6, points[2]
+PY
+expect 2 "validate: bad expectations, one line each" -- "$mailsim" validate "$bad/bad-expect.json"
+stderr_has 'expect[0].mailbox: "udya@ums.com" is not the address of one of the people (rav@cms.com, uday@ums.com)'
+stderr_has 'expect[1]: check one thing per entry, not both "mailbox" and "bytes"'
+stderr_has 'expect[2].messages: "messages" does not apply to a "latency" check'
+stderr_has 'expect[3].round_trips: the "waiting" span counts no round trips'
+stderr_has 'expect[4].host: "mail.cms.org" is not one of the hosts (dns, mail.cms.com, mail.ums.com, rav-laptop, uday-laptop)'
+stderr_has 'lesson.points[0].pear: unknown field (did you mean "peer"?)'
+lines=$(grep -c . "$work/err")
+if [ "$lines" -eq 6 ]; then pass "six problems give six lines"; else fail "six problems gave $lines lines"; fi
+expect 0 "--help names exit code 3" -- "$mailsim" --help
+stdout_has "3 the run finished but an expectation of the scenario was not met"
+
+# The vocabulary on a variant: Uday downloads with POP3 and deletes, so the
+# server keeps no copy; a folder that does not exist holds nothing.
+python3 - "$flagship" "$work/pop3-delete.json" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+doc["people"][1]["devices"][0]["retrieval"] = "pop3-delete"
+doc.pop("lesson")
+doc["expect"] = [
+    {"mailbox": "uday@ums.com", "messages": 0},
+    {"mailbox": "uday@ums.com", "folder": "Archive", "messages": 0},
+    {"device": "laptop", "person": "Uday", "from": "rav@cms.com", "subject": "Hello from Canada",
+     "messages": 1},
+    {"role": "user agent", "host": "uday-laptop", "protocol": "pop3", "line": "DELE",
+     "connections": 1},
+    {"latency": "retrieval", "to": "uday@ums.com", "under": "1s"},
+    {"bytes": "imap", "equals": 0},
+    {"mailbox": "uday@ums.com", "messages": 1},
+]
+json.dump(doc, open(sys.argv[2], "w"))
+PY
+expect 3 "POP3 delete: the server keeps no copy (one expectation fails on purpose)" -- run "$work/pop3-delete.json" --quiet
+stdout_has "Expectations: 6 of 7 met"
+stdout_has "  met      expect[0]  uday@ums.com's INBOX on the server holds 0 messages (it holds 0 messages, 0 seen)"
+stdout_has "  met      expect[1]  uday@ums.com's Archive on the server holds 0 messages (there is no folder Archive)"
+stdout_has "  met      expect[3]  uday-laptop is the user agent on 1 POP3 connection that carries \"DELE\" (on c3)"
+stdout_has "  NOT MET  expect[6]  uday@ums.com's INBOX on the server holds 1 message (it holds 0 messages, 0 seen)"
+expect 3 "POP3 delete, explained" -- run "$work/pop3-delete.json" --explain
+stdout_has "             # Uday's laptop logs in to its maildrop (USER, PASS).  [pull; POP3; retrieval]"
+stdout_has "             # Uday's laptop downloads a whole message to this device (RETR).  [pull; POP3; retrieval]"
+stdout_has "             # Uday's laptop says goodbye (QUIT); the server now removes the messages marked for deletion, so it keeps no copy.  [pull; POP3; retrieval]"
+
+# Place presets end to end: no places, no links, and the run goes over the
+# Toronto-Mumbai preset link (98.7 ms one way, docs/places.md).
+python3 - "$flagship" "$work/presets.json" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+del doc["places"], doc["links"]
+doc["dns"]["place"] = "Toronto"
+for entry in doc["providers"] + doc["people"]:
+    entry["place"] = {"Canada": "Toronto", "India": "Mumbai"}[entry["place"]]
+doc["expect"] = [{"latency": "dns", "round_trips": 1}]
+json.dump(doc, open(sys.argv[2], "w"))
+PY
+expect 0 "run on place presets" -- run "$work/presets.json" --trace "$work/presets.jsonl"
+python3 - "$work/presets.jsonl" <<'PY' && pass "preset places and their link reach the trace header" || fail "preset world wrong"
+import json, sys
+world = json.loads(open(sys.argv[1]).readline())["world"]
+assert [p["name"] for p in world["places"]] == ["Toronto", "Mumbai"], world["places"]
+assert world["places"][1]["utc_offset_minutes"] == 330
+wan = [l for l in world["links"] if l["name"].startswith("wan:")]
+assert wan == [{"name": "wan:Toronto-Mumbai", "between": ["Toronto", "Mumbai"],
+                "latency_s": 0.0987, "bandwidth_Bps": 125000000.0}], wan
+PY
+# One round trip between the servers: 2 x (1 ms uplink + 98.7 ms + 1 ms uplink).
+stdout_has "relay: TCP set-up                          201.4 ms   1 round trip"
+
+# --explain: a plain line before each step, and nothing else changes.
+expect 0 "run --explain" -- run "$flagship" --explain
+grep -v '^             # ' "$work/out" >"$work/unexplained"
+if cmp -s "$work/story1" "$work/unexplained"; then pass "--explain only adds lines"; else
+  fail "--explain changed the story"; fi
+stdout_has "             # mail.cms.com (SMTP client) opens a TCP connection to mail.ums.com (SMTP server)"
+stdout_has "             # MX lookup: mail.cms.com asks the DNS server"
+expect 0 "run --explain on webmail" -- run "$src/scenarios/rav-canada-to-uday-india-web.json" --explain
+stdout_has "             # Rav's laptop (a web-based user agent) sends the HTTP request POST /api/send to the webmail server. The webmail server, not the browser, will speak SMTP.  [push; HTTP; user agent]"
+stdout_has "             # Uday's laptop (a web-based user agent) sends the HTTP request GET /api/messages/INBOX/1 to the webmail server. The answer brings mail to the browser.  [pull; HTTP; user agent]"
+
+# list: the bundled scenarios, sorted by file name, name and description.
+expect 0 "list" -- "$mailsim" list
+bundled=$(ls "$src"/scenarios/*.json | grep -vc '/scenario.schema.json$')
+stdout_has "$bundled scenarios in $src/scenarios"
+listed=$(sed -n '2,$p' "$work/out" | grep -E '^  [a-z0-9-]+ ' | awk '{print $1}')
+files=$(ls "$src"/scenarios/*.json | grep -v '/scenario.schema.json$' | LC_ALL=C sort |
+        sed 's|.*/||; s|\.json$||')
+if [ "$listed" = "$files" ]; then
+  pass "list names every bundled scenario, sorted by file name"; else fail "list order"; cat "$work/out"; fi
+stdout_has "  rav-canada-to-uday-india      Rav in Toronto mails Uday in Mumbai from his mail program;"
+mkdir -p "$work/listing" && cp "$bad/not-json.json" "$bad/three-problems.json" "$work/listing/"
+echo '{"not": "a scenario"}' >"$work/listing/other.json"
+expect 0 "list --dir: a broken file is listed, other JSON is not" -- "$mailsim" list --dir "$work/listing"
+stdout_has "2 scenarios in $work/listing"
+stdout_has "  not-json                  (not valid JSON: mailsim validate says where)"
+stdout_lacks "other"
+expect 2 "list --dir: not a directory" -- "$mailsim" list --dir "$work/nowhere"
+stderr_has "is not a directory"
+
+# A bundled scenario by its name, as list shows it.
+expect 0 "run a bundled scenario by name" -- run rav-canada-to-uday-india --quiet
+stdout_has "Expectations: 18 of 18 met"
+expect 0 "validate a bundled scenario by name, with .json" -- "$mailsim" validate rav-canada-to-uday-india-web.json
+stdout_has "scenarios/rav-canada-to-uday-india-web.json: ok"
+expect 2 "a name that is no bundled scenario" -- "$mailsim" validate no-such-scenario
+stderr_has "no-such-scenario: cannot read the file: No such file or directory"
 
 echo
 if [ "$failures" -eq 0 ]; then echo "all CLI checks passed"; exit 0; fi
