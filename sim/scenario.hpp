@@ -74,15 +74,39 @@ struct Device {
   Access access;           // home or mobile access link
 };
 
+// A message already in a mailbox when the run starts: its exact RFC 5322 text, with CRLF
+// line ends (the loader refuses any other), so octet counts are those of the text as given.
+struct PreloadedMessage {
+  std::string text;
+  std::vector<std::string> flags;  // "\\Seen", "\\Flagged", keywords such as "$Label"
+};
+
+// A folder of a preloaded mailbox ("INBOX" in any case is the inbox).
+struct PreloadedFolder {
+  std::string name;
+  std::vector<PreloadedMessage> messages;  // in the order of the file: UIDs 1, 2, ...
+};
+
 struct Person {
   std::string name;        // "Rav"
   std::string address;     // "rav@cms.com"
   std::string password;
   std::string place;
   std::vector<Device> devices;  // at least one
+  std::vector<PreloadedFolder> mailbox;  // what the server holds for them at time 0
 };
 
-enum class Action { send, check };
+enum class Action { send, check, reply };
+
+// A file sent with a message: given by its size (content made from the seed) or read from a
+// file beside the scenario.
+struct AttachmentSpec {
+  std::string name;                                        // "photo.jpg"
+  std::string content_type = "application/octet-stream";  // "image/jpeg"
+  std::uint64_t size = 0;                                  // octets before base64
+  bool from_file = false;
+  std::string content;  // the file's octets when from_file
+};
 
 // One line of the timed script.
 struct Step {
@@ -96,6 +120,14 @@ struct Step {
   std::string body;        // plain text; '\n' line ends, converted to CRLF on the wire
   // check:
   double every_s = 0;      // 0: once; otherwise repeat until the end of the run
+  // send and reply:
+  std::vector<std::string> cc, bcc;
+  std::vector<AttachmentSpec> attachments;
+  bool has_subject = false;  // reply: false means "Re: " and the parent's subject
+  // reply: the parent is the last message received on the device with this subject, or the
+  // one at this position (1 = the first received), one of the two.
+  std::string reply_subject;
+  std::size_t reply_position = 0;
 };
 
 struct Dns {
