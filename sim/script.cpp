@@ -58,10 +58,10 @@ void start_script(const scenario::Scenario& scenario)
       const auto& device_host = world.platform().host(device.host);
       const char* actor = device.agent == scenario::AgentKind::web ? "browser" : "mua";
       sg4::Actor::create(actor, device_host.host, [&person, &device, step]() {
-        if (step->action == scenario::Action::send)
-          send_mail(person, device, *step);
-        else
+        if (step->action == scenario::Action::check)
           check_mail(person, device);
+        else
+          send_mail(person, device, *step);
       })->daemonize();
       if (step->action == scenario::Action::check && step->every_s > 0)
         agenda.emplace(std::make_pair(at + step->every_s, order++), step);
