@@ -1284,7 +1284,7 @@ std::string crlf_problem(const std::string& text) {
     if (text[i] != '\n') continue;
     if (i == 0 || text[i - 1] != '\r') {
       return fmt::format("line {} ends in a bare LF; the text must use CRLF line ends "
-                         "(convert a file with: sed -i 's/\\r*$/\\r/' FILE)",
+                         "(convert a file with: sed -i -e 's/\\r*$/\\r/' -e '$a\\' FILE)",
                          line);
     }
     if (i - 1 - line_start > 998) {

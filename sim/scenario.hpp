@@ -150,7 +150,7 @@ struct Scenario {
   std::vector<Provider> providers;
   std::vector<Person> people;
   std::vector<Step> script;      // sorted by at_s, stable
-  std::string hash;              // hex digest of the file's bytes (FNV-1a 64)
+  std::string hash;              // FNV-1a 64 of the file's bytes, then of the files it names
 };
 
 // One thing wrong with a scenario file, named by its JSON path.

@@ -153,5 +153,20 @@ for line in (f"{at}[1].file: line 1 ends in a bare LF",
              f"{at}[2].text: line 3 ends in a bare LF"):
     check(line in bad.stderr, f"stderr says: {line}")
 
+# The one-liner docs/scenario-format.md gives converts the file so that it loads.
+with open(os.path.join(here, "bad-line-ends.json")) as f:
+    doc = json.load(f)
+del doc["people"][0]["mailbox"]["folders"][0]["messages"][2]
+with open(os.path.join(work, "converted.json"), "w") as f:
+    json.dump(doc, f)
+shutil.copy(os.path.join(here, "unix.eml"), work)
+subprocess.run(["sed", "-i", "-e", r"s/\r*$/\r/", "-e", "$a\\", os.path.join(work, "unix.eml")],
+               check=True)
+with open(os.path.join(work, "unix.eml"), "rb") as f:
+    check(f.read() == b"Subject: unix\r\n\r\nwritten on Linux\r\n", "sed gives CRLF line ends")
+fixed = subprocess.run([mailsim, "validate", os.path.join(work, "converted.json")],
+                       capture_output=True, text=True)
+check(fixed.returncode == 0, "after the conversion the scenario validates")
+
 print(f"{failures} failure(s)")
 sys.exit(1 if failures else 0)

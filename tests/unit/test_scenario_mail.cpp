@@ -77,10 +77,10 @@ TEST_CASE("A send step takes cc, bcc and attachments with sizes in units", "[sce
   Scenario s = load_after([](Json& d) {
     d["script"][0]["cc"] = {"mira@UMS.com"};
     d["script"][0]["bcc"] = {"boss@cms.com"};
-    d["script"][0]["attachments"] = Json::array(
-        {{{"name", "photo.jpg"}, {"content_type", "image/jpeg"}, {"size", "2MB"}},
-         {{"name", "a.bin"}, {"size", 100}},
-         {{"name", "b.bin"}, {"size", "1.5 KiB"}}});
+    d["script"][0]["attachments"] =
+        Json::array({{{"name", "photo.jpg"}, {"content_type", "image/jpeg"}, {"size", "2MB"}},
+                     {{"name", "a.bin"}, {"size", 100}},
+                     {{"name", "b.bin"}, {"size", "1.5 KiB"}}});
   });
   const Step& step = s.script[0];
   CHECK(step.cc == std::vector<std::string>{"mira@ums.com"});
@@ -95,8 +95,7 @@ TEST_CASE("A send step takes cc, bcc and attachments with sizes in units", "[sce
   CHECK(step.attachments[2].size == 1536);
 }
 
-TEST_CASE("An attachment file is read beside the scenario and joins its hash",
-          "[scenario][mime]") {
+TEST_CASE("An attachment file is read beside the scenario and joins its hash", "[scenario][mime]") {
   fs::path dir = scratch("attachment");
   write(dir / "files" / "notes.txt", "three\n");
   auto add = [](Json& d) {
@@ -138,11 +137,11 @@ TEST_CASE("Bad cc, bcc and attachments name the JSON path", "[scenario][mime]") 
   CHECK(problems_after([](Json& d) {
           d["script"][0]["attachments"] = Json::array({{{"name", "a"}}});
         }) == Lines{"script[0].attachments[0]: missing field \"size\" (or \"file\")"});
-  CHECK(problems_after([](Json& d) {
-          d["script"][0]["attachments"] =
-              Json::array({{{"name", "a"}, {"size", 1}, {"file", "a"}}});
-        }) == Lines{"script[0].attachments[0]: give the attachment a \"size\" or a \"file\", "
-                    "not both"});
+  CHECK(
+      problems_after([](Json& d) {
+        d["script"][0]["attachments"] = Json::array({{{"name", "a"}, {"size", 1}, {"file", "a"}}});
+      }) == Lines{"script[0].attachments[0]: give the attachment a \"size\" or a \"file\", "
+                  "not both"});
   CHECK(problems_after([](Json& d) {
           d["script"][0]["attachments"] =
               Json::array({{{"name", "a"}, {"size", 1}, {"content_type", "jpeg"}}});
@@ -164,9 +163,11 @@ TEST_CASE("A reply step names its message by subject or position", "[scenario][m
                            {"message", "Hello from Canada"},
                            {"body", "Thanks!"},
                            {"cc", {"mira@ums.com"}}});
-    d["script"].push_back(
-        {{"at", "6m"}, {"person", "Uday"}, {"action", "reply"}, {"message", 1},
-         {"subject", "Again"}});
+    d["script"].push_back({{"at", "6m"},
+                           {"person", "Uday"},
+                           {"action", "reply"},
+                           {"message", 1},
+                           {"subject", "Again"}});
   });
   REQUIRE(s.script.size() == 4);
   CHECK(s.script[2].action == Action::reply);
@@ -204,12 +205,12 @@ TEST_CASE("A preloaded mailbox keeps the exact text, flags and folders", "[scena
   write(dir / "mail" / "second.eml", "Subject: two\r\n\r\nbody\r\n");
   Scenario s = load_after(
       [](Json& d) {
-        d["people"][1]["mailbox"] = {
-            {"folders",
-             {{{"name", "inbox"},
-               {"messages",
-                {{{"text", hello}, {"flags", {"\\Seen", "$Work"}}}, {{"file", "mail/second.eml"}}}}},
-              {{"name", "Archive/2025"}}}}};
+        d["people"][1]["mailbox"] = {{"folders",
+                                      {{{"name", "inbox"},
+                                        {"messages",
+                                         {{{"text", hello}, {"flags", {"\\Seen", "$Work"}}},
+                                          {{"file", "mail/second.eml"}}}}},
+                                       {{"name", "Archive/2025"}}}}};
       },
       (dir / "s.json").string());
   const auto& mailbox = s.people[1].mailbox;
@@ -231,7 +232,8 @@ TEST_CASE("A preloaded mailbox keeps the exact text, flags and folders", "[scena
   REQUIRE(inbox.size() == 2);
   CHECK(inbox[0].uid == 1);
   CHECK(inbox[0].text == hello);
-  CHECK(inbox[0].text.size() == 106);  // 25 + 18 + 19 + 29 + 2 + 13: the octets RFC822.SIZE and POP3 LIST report
+  CHECK(inbox[0].text.size() ==
+        106);  // 25 + 18 + 19 + 29 + 2 + 13: the octets RFC822.SIZE and POP3 LIST report
   CHECK(inbox[0].flags == std::set<std::string>{"\\Seen", "$Work"});
   CHECK(inbox[0].message_id == "<old.1@cms.com>");
   CHECK(inbox[0].internal_date == 0);
@@ -250,23 +252,23 @@ TEST_CASE("Preloaded text must use CRLF: the path and the line number say where"
           "[scenario][mime]") {
   auto preload = [](const Json& message) {
     return [message](Json& d) {
-      d["people"][1]["mailbox"] = {
-          {"folders", {{{"name", "INBOX"}, {"messages", {message}}}}}};
+      d["people"][1]["mailbox"] = {{"folders", {{{"name", "INBOX"}, {"messages", {message}}}}}};
     };
   };
   const std::string at = "people[1].mailbox.folders[0].messages[0]";
   CHECK(problems_after(preload({{"text", "Subject: x\r\n\r\nline\nend\r\n"}})) ==
         Lines{at + ".text: line 3 ends in a bare LF; the text must use CRLF line ends (convert "
-                   "a file with: sed -i 's/\\r*$/\\r/' FILE)"});
+                   "a file with: sed -i -e 's/\\r*$/\\r/' -e '$a\\' FILE)"});
   CHECK(problems_after(preload({{"text", "Subject: x\r\n\r\na\rb\r\n"}})) ==
         Lines{at + ".text: line 3 has a bare CR; the text must use CRLF line ends"});
   CHECK(problems_after(preload({{"text", "Subject: x\r\n\r\nno end"}})) ==
         Lines{at + ".text: line 3, the last, does not end in CRLF"});
   CHECK(problems_after(preload({{"text", ""}})) == Lines{at + ".text: the message is empty"});
-  CHECK(problems_after(preload({{"text", "Subject: x\r\n\r\n" + std::string(999, 'a') +
-                                             "\r\n"}})) ==
-        Lines{at + ".text: line 3 is longer than 998 octets (RFC 5322 2.1.1)"});
-  CHECK(problems_after(preload(Json::object())) == Lines{at + ": missing field \"text\" (or \"file\")"});
+  CHECK(
+      problems_after(preload({{"text", "Subject: x\r\n\r\n" + std::string(999, 'a') + "\r\n"}})) ==
+      Lines{at + ".text: line 3 is longer than 998 octets (RFC 5322 2.1.1)"});
+  CHECK(problems_after(preload(Json::object())) ==
+        Lines{at + ": missing field \"text\" (or \"file\")"});
   CHECK(problems_after(preload({{"text", hello}, {"file", "x.eml"}})) ==
         Lines{at + ": give the message as \"text\" or as \"file\", not both"});
   CHECK(problems_after(preload({{"text", hello}, {"flags", {"\\Recent"}}})) ==
@@ -277,7 +279,7 @@ TEST_CASE("Preloaded text must use CRLF: the path and the line number say where"
   write(dir / "unix.eml", "Subject: x\n\nbody\n");
   CHECK(problems_after(preload({{"file", "unix.eml"}}), (dir / "s.json").string()) ==
         Lines{at + ".file: line 1 ends in a bare LF; the text must use CRLF line ends (convert "
-                   "a file with: sed -i 's/\\r*$/\\r/' FILE)"});
+                   "a file with: sed -i -e 's/\\r*$/\\r/' -e '$a\\' FILE)"});
 }
 
 TEST_CASE("Preloaded folders are unique, INBOX in any case", "[scenario][mime]") {
