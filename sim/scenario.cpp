@@ -1399,21 +1399,6 @@ void Reader::read_message_fields(const Json* object, const Path& here, const std
   }
   step.attachments = read_attachments(member(object, "attachments"), here / "attachments");
 
-  // Webmail's send request carries "to", "subject" and "body" only (format v1).
-  bool extras = !step.cc.empty() || !step.bcc.empty() || !step.attachments.empty();
-  for (const auto& person : scenario_.people) {
-    if (person.name != step.person || !(extras || action == "reply")) continue;
-    for (const auto& device : person.devices) {
-      if (device.name == step.device && device.agent == AgentKind::web) {
-        problem(here, fmt::format("{}'s \"{}\" is a web agent, and webmail sends only \"to\", "
-                                  "\"subject\" and \"body\"; {} needs a client agent",
-                                  person.name, device.name,
-                                  action == "reply" ? "\"reply\"" : "cc, bcc or attachments"));
-      }
-    }
-    break;
-  }
-
   if (action != "reply") return;
   if (!member(object, "message")) problem(here, "missing field \"message\"");
   for (const char* key : {"to", "every"}) {

@@ -109,6 +109,21 @@ const std::string* parent_of(const DeviceState& state, const scenario::Step& ste
   return nullptr;
 }
 
+// The parent of a reply step, or nullptr after the trace has said that there is none.
+const std::string* find_parent(const scenario::Person& person, const scenario::Device& device,
+                               const scenario::Step& step, const char* actor)
+{
+  const std::string* parent = parent_of(state_of(person, device), step);
+  if (parent == nullptr)
+    trace_ua(device.host, actor,
+             step.reply_position > 0
+                 ? fmt::format("{} has no message {} on the {} to reply to", person.name,
+                               step.reply_position, device.name)
+                 : fmt::format("{} has no message \"{}\" on the {} to reply to", person.name,
+                               step.reply_subject, device.name));
+  return parent;
+}
+
 // The step's attachments with their content: a file's octets, or octets drawn from the
 // scenario's seed (one stream per step and attachment, so they never depend on each other).
 std::vector<msg::Attachment> attachments_of(const scenario::Step& step)
@@ -161,16 +176,9 @@ void client_send(const scenario::Person& person, const scenario::Device& device,
   c.body = step.body;
   std::string parent_subject;
   if (step.action == scenario::Action::reply) {
-    const std::string* parent = parent_of(state_of(person, device), step);
-    if (parent == nullptr) {
-      trace_ua(me.name, "mua",
-               step.reply_position > 0
-                   ? fmt::format("{} has no message {} on the {} to reply to", person.name,
-                                 step.reply_position, device.name)
-                   : fmt::format("{} has no message \"{}\" on the {} to reply to", person.name,
-                                 step.reply_subject, device.name));
+    const std::string* parent = find_parent(person, device, step, "mua");
+    if (parent == nullptr)
       return;
-    }
     auto reply = msg::reply_headers(*parent);
     parent_subject = msg::find_header(*parent, "Subject").value_or("");
     c.to = {reply.to};
@@ -310,14 +318,46 @@ void web_session(const scenario::Person& person, const scenario::Device& device,
   config.user = person.address;
   config.password = person.password;
   webmail::Operation op;
+  std::vector<std::string> recipients;
   if (step != nullptr) {
-    op.kind = webmail::Operation::Kind::send;
-    op.to = step->to;
-    op.subject = step->subject;
-    op.body = step->body;
+    msg::Composition c;  // what the compose form holds; webmail builds the message
+    c.to = step->to;
+    c.cc = step->cc;
+    c.bcc = step->bcc;
+    c.subject = step->subject;
+    c.attachments = attachments_of(*step);
+    std::string reply;
+    if (step->action == scenario::Action::reply) {
+      const std::string* parent = find_parent(person, device, *step, "browser");
+      if (parent == nullptr)
+        return;
+      auto headers = msg::reply_headers(*parent);
+      c.to = {headers.to};
+      if (not step->has_subject)
+        c.subject = headers.subject;
+      auto id = msg::find_header(*parent, "Message-ID").value_or("");
+      auto* account = world.store(provider.domain).find_account(person.address);
+      for (const auto& m : account->inbox().messages())
+        if (not id.empty() && m.message_id == id)
+          op.reply_to_id = m.uid;
+      if (op.reply_to_id == 0) {
+        trace_ua(me.name, "browser",
+                 fmt::format("{} cannot reply: {} is no longer in the INBOX", person.name, id));
+        return;
+      }
+      reply = fmt::format(" (Reply to {})", id);
+    }
+    recipients = msg::envelope_recipients(c);
     trace_ua(me.name, "browser",
-             fmt::format("{} presses Send in webmail: \"{}\" to {}", person.name, step->subject,
-                         join(step->to)));
+             fmt::format("{} presses Send in webmail{}: \"{}\" {}", person.name, reply, c.subject,
+                         recipients_line(c)));
+    op.kind = webmail::Operation::Kind::send;
+    op.to = std::move(c.to);
+    op.cc = std::move(c.cc);
+    op.bcc = std::move(c.bcc);
+    op.subject = std::move(c.subject);
+    op.body = step->body;
+    op.attachments = std::move(c.attachments);
   } else {
     op.kind = webmail::Operation::Kind::read_unseen;
     state.sessions++;
@@ -338,7 +378,7 @@ void web_session(const scenario::Person& person, const scenario::Device& device,
     for (const auto& e : events) {
       if (e.kind == webmail::ClientEvent::Kind::message_sent) {
         // webmaild created the timeline entry when it composed the message.
-        for (const auto& rcpt : step->to)
+        for (const auto& rcpt : recipients)
           if (auto* t = world.find_timeline(connection.message_id, rcpt); t && t->composed < 0)
             t->composed = now;
       } else if (e.kind == webmail::ClientEvent::Kind::message_read) {
@@ -353,7 +393,7 @@ void web_session(const scenario::Person& person, const scenario::Device& device,
     }
   });
   if (step != nullptr) {
-    for (const auto& rcpt : step->to)
+    for (const auto& rcpt : recipients)
       if (auto* t = world.find_timeline(connection.message_id, rcpt)) {
         t->submit_open = connection.opened_at;
         t->submit_established = connection.established_at;

@@ -135,6 +135,21 @@ check(all("\r\nTo: rav@cms.com\r\nSubject: Re: Hello from Canada\r\n" in r and
           "References: <20261204140000.1@cms.com>\r\n" in r for r in reply),
       "the reply goes to Rav with Re:, In-Reply-To and References")
 
+# The reply from webmail: the browser names the message answered, webmail builds the headers.
+post = [e["payload"] for e in flights(events, "http") if e["dir"] == "C"
+        and e["payload"].startswith("POST /api/send ")]
+check(len(post) == 1 and post[0].endswith(
+    '{"to":["rav@cms.com"],"subject":"Re: Hello from Canada","body":"Lovely photo.\\n",'
+    '"cc":["uday@ums.com"],"reply_to":{"folder":"INBOX","id":1}}'),
+      "the browser's POST /api/send carries cc and reply_to")
+web_reply = [e["payload"] for e in flights(events, "smtp") if e["dir"] == "C"
+             and "Message-ID: <20261204140230.2@ums.com>" in e["payload"]]
+check(len(web_reply) == 1 and
+      "\r\nFrom: Mira <mira@ums.com>\r\nTo: rav@cms.com\r\nCc: uday@ums.com\r\n" in web_reply[0]
+      and "\r\nIn-Reply-To: <20261204140000.1@cms.com>\r\n"
+          "References: <20261204140000.1@cms.com>\r\n" in web_reply[0],
+      "webmail's reply is relayed to Rav with Cc, In-Reply-To and References")
+
 # Determinism: the same seed gives the same trace; another seed other attachment octets.
 again, _ = run(os.path.join(work, "again.jsonl"))
 check(again == raw, "the same seed gives a byte-identical trace")

@@ -147,12 +147,6 @@ TEST_CASE("Bad cc, bcc and attachments name the JSON path", "[scenario][mime]") 
               Json::array({{{"name", "a"}, {"size", 1}, {"content_type", "jpeg"}}});
         }) == Lines{"script[0].attachments[0].content_type: \"jpeg\" is not a MIME type (like "
                     "\"image/jpeg\")"});
-  CHECK(problems_after([](Json& d) {
-          d["people"][0]["devices"][0]["agent"] = "web";
-          d["people"][0]["devices"][0]["retrieval"] = "http";
-          d["script"][0]["cc"] = {"x@y.org"};
-        }) == Lines{"script[0]: Rav's \"laptop\" is a web agent, and webmail sends only \"to\", "
-                    "\"subject\" and \"body\"; cc, bcc or attachments needs a client agent"});
 }
 
 TEST_CASE("A reply step names its message by subject or position", "[scenario][mime]") {
