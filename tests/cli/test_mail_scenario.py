@@ -150,6 +150,15 @@ check(len(web_reply) == 1 and
           "References: <20261204140000.1@cms.com>\r\n" in web_reply[0],
       "webmail's reply is relayed to Rav with Cc, In-Reply-To and References")
 
+# The summary shows the preloaded folder beside the INBOX.
+summary = subprocess.run([mailsim, "run", scenario, "--quiet", *extra], capture_output=True,
+                         text=True).stdout
+check("  rav@cms.com            INBOX: 3 messages, 3 seen\n"
+      "                         Archive: 0 messages, 0 seen\n" in summary,
+      "the summary lists Rav's INBOX and his preloaded Archive")
+check("  uday@ums.com           INBOX: 4 messages, 1 seen\n" in summary,
+      "Uday's INBOX: two preloaded, two delivered, the preloaded \\Seen one seen")
+
 # Determinism: the same seed gives the same trace; another seed other attachment octets.
 again, _ = run(os.path.join(work, "again.jsonl"))
 check(again == raw, "the same seed gives a byte-identical trace")
