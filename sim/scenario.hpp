@@ -5,7 +5,9 @@
 // the rules a schema cannot express (names that must refer to each other,
 // addresses that must belong to a provider), and turned into the plain data
 // below with every default filled in and every unit converted: times in
-// seconds, bandwidths in bytes per second. Nothing here touches SimGrid.
+// seconds, bandwidths in bytes per second. Files the scenario names (attachments, preloaded
+// messages) are read at load time, relative to the scenario file's directory, so a Scenario
+// holds everything a run needs. Nothing here touches SimGrid.
 #pragma once
 
 #include <cstdint>
