@@ -76,18 +76,18 @@ struct Attachment {
 };
 
 struct Composition {
-  std::string from_name;        // "Rav"
-  std::string from;             // "rav@cms.com"
-  std::vector<std::string> to;  // addresses
-  std::vector<std::string> cc;  // written in a Cc: header
+  std::string from_name;         // "Rav"
+  std::string from;              // "rav@cms.com"
+  std::vector<std::string> to;   // addresses
+  std::vector<std::string> cc;   // written in a Cc: header
   std::vector<std::string> bcc;  // envelope only, never in the header (RFC 5322 3.6.3)
   std::string subject;
-  std::string body;            // text with '\n' or CRLF line ends
-  std::int64_t date_unix = 0;  // Unix seconds of the Date: header
-  int tz_offset_minutes = 0;   // for the Date: zone, e.g. -300 => -0500
-  std::string message_id;      // "<...@...>", as made by make_message_id
-  std::string in_reply_to;     // the parent's msg-id when this is a reply (RFC 5322 3.6.4)
-  std::string references;      // msg-ids separated by spaces, oldest first
+  std::string body;                     // text with '\n' or CRLF line ends
+  std::int64_t date_unix = 0;           // Unix seconds of the Date: header
+  int tz_offset_minutes = 0;            // for the Date: zone, e.g. -300 => -0500
+  std::string message_id;               // "<...@...>", as made by make_message_id
+  std::string in_reply_to;              // the parent's msg-id when this is a reply (RFC 5322 3.6.4)
+  std::string references;               // msg-ids separated by spaces, oldest first
   std::vector<Attachment> attachments;  // none: a single text/plain body
 };
 

@@ -407,8 +407,7 @@ http::Response ServerSession::send(const http::Request& request, const std::stri
   if (auto it = j->find("reply_to"); it != j->end()) {
     auto folder = it->is_object() ? it->find("folder") : it->end();
     auto id = it->is_object() ? it->find("id") : it->end();
-    if (folder == it->end() || !folder->is_string() || id == it->end() ||
-        !id->is_number_unsigned())
+    if (folder == it->end() || !folder->is_string() || id == it->end() || !id->is_number_unsigned())
       return error_response(400, "reply_to must be {\"folder\": name, \"id\": number}");
     submission.reply_to = std::make_pair(folder->get<std::string>(), id->get<std::uint32_t>());
   }
@@ -423,8 +422,8 @@ http::Response ServerSession::send(const http::Request& request, const std::stri
       auto octets = data ? msg::base64_decode(data->get_ref<const std::string&>()) : std::nullopt;
       if (!name || !type || !octets)
         return error_response(400, "an attachment needs a name, a content_type and base64 data");
-      submission.attachments.push_back({name->get<std::string>(), type->get<std::string>(),
-                                        std::move(*octets)});
+      submission.attachments.push_back(
+          {name->get<std::string>(), type->get<std::string>(), std::move(*octets)});
     }
   }
 

@@ -56,7 +56,7 @@ struct Submission {
   std::vector<std::string> to, cc, bcc;
   std::string subject, body;
   std::optional<std::pair<std::string, std::uint32_t>> reply_to;  // folder and id answered
-  std::vector<msg::Attachment> attachments;                      // decoded octets
+  std::vector<msg::Attachment> attachments;                       // decoded octets
 };
 
 // What the server needs from the mail store and the submission path.
