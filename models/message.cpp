@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdlib>
 
@@ -162,6 +163,26 @@ std::string normalize_body(std::string_view body) {
   return out;
 }
 
+std::string join_addresses(const std::vector<std::string>& addresses) {
+  std::string out;
+  for (const auto& address : addresses) {
+    if (!out.empty()) out += ", ";
+    out += address;
+  }
+  return out;
+}
+
+// RFC 2045 5.1 parameter value as a quoted-string (RFC 5322 3.2.4), whatever it holds.
+std::string quoted_string(std::string_view value) {
+  std::string out = "\"";
+  for (char c : single_line(value)) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
 constexpr std::string_view base64_alphabet =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -288,28 +309,110 @@ std::string fold_header(std::string_view name, std::string_view value) {
   return out;
 }
 
+std::vector<std::string> envelope_recipients(const Composition& c) {
+  std::vector<std::string> all;
+  for (const auto* list : {&c.to, &c.cc, &c.bcc})
+    for (const auto& address : *list)
+      if (std::find(all.begin(), all.end(), address) == all.end()) all.push_back(address);
+  return all;
+}
+
+std::string make_boundary(std::string_view message_id) {
+  std::uint64_t hash = 0xcbf29ce484222325ULL;  // FNV-1a 64
+  for (unsigned char c : message_id) hash = (hash ^ c) * 0x100000001b3ULL;
+  return fmt::format("=_mailsim_{:016x}", hash);
+}
+
 std::string build_message(const Composition& c) {
   std::string from =
       c.from_name.empty() ? c.from : fmt::format("{} <{}>", format_phrase(c.from_name), c.from);
-  std::string to;
-  for (const auto& address : c.to) {
-    if (!to.empty()) to += ", ";
-    to += address;
-  }
   const std::string body = normalize_body(c.body);
+  const char* text_encoding = has_8bit(body) ? "8bit" : "7bit";
 
   std::string out;
   out += fold_header("Date", format_date(c.date_unix, c.tz_offset_minutes));
   out += fold_header("From", from);
-  if (!c.to.empty()) out += fold_header("To", to);
+  if (!c.to.empty()) out += fold_header("To", join_addresses(c.to));
+  if (!c.cc.empty()) out += fold_header("Cc", join_addresses(c.cc));
   out += fold_header("Subject", c.subject);
   if (!c.message_id.empty()) out += fold_header("Message-ID", c.message_id);
+  if (!c.in_reply_to.empty()) out += fold_header("In-Reply-To", c.in_reply_to);
+  if (!c.references.empty()) out += fold_header("References", c.references);
   out += "MIME-Version: 1.0\r\n";
+  if (c.attachments.empty()) {
+    out += "Content-Type: text/plain; charset=utf-8\r\n";
+    out += fmt::format("Content-Transfer-Encoding: {}\r\n", text_encoding);
+    out += crlf;
+    out += body;
+    return out;
+  }
+
+  // RFC 2046 5.1.1: the boundary must not occur in any part; base64 never holds "=_".
+  std::string boundary = make_boundary(c.message_id);
+  while (body.find("--" + boundary) != std::string::npos) boundary += "_";
+  out += fold_header("Content-Type", fmt::format("multipart/mixed; boundary=\"{}\"", boundary));
+  out += fmt::format("Content-Transfer-Encoding: {}\r\n", text_encoding);  // RFC 2045 6.4
+  out += crlf;
+  out += fmt::format("--{}\r\n", boundary);
   out += "Content-Type: text/plain; charset=utf-8\r\n";
-  out += fmt::format("Content-Transfer-Encoding: {}\r\n", has_8bit(body) ? "8bit" : "7bit");
+  out += fmt::format("Content-Transfer-Encoding: {}\r\n", text_encoding);
   out += crlf;
   out += body;
+  for (const auto& attachment : c.attachments) {
+    const std::string name = quoted_string(attachment.filename);
+    out += fmt::format("--{}\r\n", boundary);
+    out += fold_header("Content-Type",
+                       fmt::format("{}; name={}", single_line(attachment.content_type), name));
+    out += "Content-Transfer-Encoding: base64\r\n";
+    out += fold_header("Content-Disposition", fmt::format("attachment; filename={}", name));
+    out += crlf;
+    out += base64_encode_lines(attachment.data);
+  }
+  out += fmt::format("--{}--\r\n", boundary);
   return out;
+}
+
+std::string mailbox_address(std::string_view value) {
+  std::size_t open = value.rfind('<');
+  std::size_t close = value.rfind('>');
+  if (open != std::string_view::npos && close != std::string_view::npos && close > open)
+    return std::string(trim_wsp(value.substr(open + 1, close - open - 1)));
+  return std::string(trim_wsp(value));
+}
+
+ReplyHeaders reply_headers(std::string_view parent) {
+  ReplyHeaders reply;
+  std::optional<std::string> from, reply_to, subject, message_id, in_reply_to, references;
+  for (auto& field : parse_headers(parent)) {
+    auto keep = [&field](std::optional<std::string>& slot, std::string_view name) {
+      if (!slot && iequals(field.name, name)) slot = field.value;
+    };
+    keep(from, "From");
+    keep(reply_to, "Reply-To");
+    keep(subject, "Subject");
+    keep(message_id, "Message-ID");
+    keep(in_reply_to, "In-Reply-To");
+    keep(references, "References");
+  }
+  reply.to = mailbox_address(reply_to.value_or(from.value_or("")));
+
+  // RFC 5322 3.6.5: "Re: " once, however many replies came before.
+  std::string_view original = subject ? std::string_view(*subject) : std::string_view{};
+  bool already = original.size() >= 3 && iequals(original.substr(0, 3), "re:");
+  reply.subject = already ? std::string(original) : "Re: " + std::string(original);
+
+  // RFC 5322 3.6.4: the parent's References, else its In-Reply-To if it names one message,
+  // followed by the parent's Message-ID.
+  reply.in_reply_to = message_id.value_or("");
+  std::string chain;
+  if (references) {
+    chain = *references;
+  } else if (in_reply_to && std::count(in_reply_to->begin(), in_reply_to->end(), '<') == 1) {
+    chain = *in_reply_to;
+  }
+  if (!reply.in_reply_to.empty()) chain += (chain.empty() ? "" : " ") + reply.in_reply_to;
+  reply.references = chain;
+  return reply;
 }
 
 std::vector<HeaderField> parse_headers(std::string_view message) {
@@ -405,6 +508,17 @@ std::string base64_encode(std::string_view bytes) {
     out += base64_alphabet[(n >> 12) & 63];
     out += left == 2 ? base64_alphabet[(n >> 6) & 63] : '=';
     out += '=';
+  }
+  return out;
+}
+
+std::string base64_encode_lines(std::string_view bytes) {
+  const std::string flat = base64_encode(bytes);
+  std::string out;
+  out.reserve(flat.size() + (flat.size() / base64_line_length + 1) * 2);
+  for (std::size_t at = 0; at < flat.size(); at += base64_line_length) {
+    out.append(flat, at, base64_line_length);
+    out += crlf;
   }
   return out;
 }

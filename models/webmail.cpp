@@ -387,24 +387,53 @@ http::Response ServerSession::logout(const http::Request& request) {
 http::Response ServerSession::send(const http::Request& request, const std::string& user) {
   auto j = parse_json(request.body);
   if (!j || !j->is_object()) return error_response(400, "bad JSON");
-  auto to = j->find("to");
-  if (to == j->end() || !to->is_array() || to->empty())
-    return error_response(400, "to must be a non-empty list of addresses");
-  std::vector<std::string> recipients;
-  for (const auto& address : *to) {
-    if (!address.is_string() || address.get_ref<const std::string&>().empty())
-      return error_response(400, "to must be a non-empty list of addresses");
-    recipients.push_back(address.get<std::string>());
+  Submission submission;
+  for (auto [key, into] : {std::pair{"to", &submission.to}, std::pair{"cc", &submission.cc},
+                           std::pair{"bcc", &submission.bcc}}) {
+    auto list = j->find(key);
+    if (list == j->end() && std::string_view(key) != "to") continue;
+    if (list == j->end() || !list->is_array() || list->empty())
+      return error_response(400, fmt::format("{} must be a non-empty list of addresses", key));
+    for (const auto& address : *list) {
+      if (!address.is_string() || address.get_ref<const std::string&>().empty())
+        return error_response(400, fmt::format("{} must be a non-empty list of addresses", key));
+      into->push_back(address.get<std::string>());
+    }
   }
-  std::string subject, body;
-  for (auto [key, into] : {std::pair{"subject", &subject}, std::pair{"body", &body}}) {
+  for (auto [key, into] :
+       {std::pair{"subject", &submission.subject}, std::pair{"body", &submission.body}}) {
     auto it = j->find(key);
     if (it == j->end()) continue;
     if (!it->is_string()) return error_response(400, fmt::format("{} must be a string", key));
     *into = it->get<std::string>();
   }
+  if (auto it = j->find("reply_to"); it != j->end()) {
+    auto folder = it->is_object() ? it->find("folder") : it->end();
+    auto id = it->is_object() ? it->find("id") : it->end();
+    if (folder == it->end() || !folder->is_string() || id == it->end() || !id->is_number_unsigned())
+      return error_response(400, "reply_to must be {\"folder\": name, \"id\": number}");
+    submission.reply_to = std::make_pair(folder->get<std::string>(), id->get<std::uint32_t>());
+  }
+  if (auto it = j->find("attachments"); it != j->end()) {
+    if (!it->is_array()) return error_response(400, "attachments must be a list");
+    for (const auto& a : *it) {
+      auto field = [&a](const char* key) -> const Json* {
+        auto f = a.is_object() ? a.find(key) : a.end();
+        return f != a.end() && f->is_string() ? &*f : nullptr;
+      };
+      const Json *name = field("name"), *type = field("content_type"), *data = field("data");
+      auto octets = data ? msg::base64_decode(data->get_ref<const std::string&>()) : std::nullopt;
+      if (!name || !type || !octets)
+        return error_response(400, "an attachment needs a name, a content_type and base64 data");
+      submission.attachments.push_back(
+          {name->get<std::string>(), type->get<std::string>(), std::move(*octets)});
+    }
+  }
 
-  auto [queue_id, message_id] = backend_.submit(user, recipients, subject, body);
+  auto submitted = backend_.submit(user, submission);
+  if (!submitted)
+    return error_response(404, "no such message to reply to, or fields this server does not take");
+  auto [queue_id, message_id] = *submitted;
   event(ServerEvent::Kind::message_submitted, queue_id);
   return json_response(202, Json{{"queued", queue_id}, {"message_id", message_id}});
 }
@@ -572,6 +601,17 @@ void ClientSession::start_operation() {
   switch (op.kind) {
     case Operation::Kind::send: {
       Json message{{"to", op.to}, {"subject", op.subject}, {"body", op.body}};
+      if (!op.cc.empty()) message["cc"] = op.cc;
+      if (!op.bcc.empty()) message["bcc"] = op.bcc;
+      if (op.reply_to_id != 0)
+        message["reply_to"] = Json{{"folder", std::string(inbox)}, {"id", op.reply_to_id}};
+      if (!op.attachments.empty()) {
+        message["attachments"] = Json::array();
+        for (const auto& a : op.attachments)
+          message["attachments"].push_back(Json{{"name", a.filename},
+                                                {"content_type", a.content_type},
+                                                {"data", msg::base64_encode(a.data)}});
+      }
       request("POST", "/api/send", dump(message), Pending{Step::send, index});
       break;
     }

@@ -3,6 +3,9 @@
 //   POST /api/login   {"user":"uday@ums.com","password":"..."}
 //                     -> 200 {"ok":true} + Set-Cookie: session=<token>; Path=/; HttpOnly
 //   POST /api/send    {"to":["rav@cms.com"],"subject":"...","body":"..."}
+//                     optional: "cc":[..], "bcc":[..], "reply_to":{"folder":"INBOX","id":uid}
+//                     (the message answered), "attachments":[{"name":"a.jpg",
+//                     "content_type":"image/jpeg","data":"<base64>"}]
 //                     -> 202 {"queued":"<queue id>","message_id":"<...>"}
 //   GET  /api/folders -> 200 [{"name":"INBOX","messages":n,"unseen":k}, ...]
 //   GET  /api/folders/<folder>/messages
@@ -31,6 +34,7 @@
 #include <vector>
 
 #include "models/http.hpp"
+#include "models/message.hpp"
 
 namespace mailsim::webmail {
 
@@ -47,6 +51,14 @@ struct MessageView {
   std::size_t raw_size;
 };
 
+// One POST /api/send: what the user wrote in the compose form.
+struct Submission {
+  std::vector<std::string> to, cc, bcc;
+  std::string subject, body;
+  std::optional<std::pair<std::string, std::uint32_t>> reply_to;  // folder and id answered
+  std::vector<msg::Attachment> attachments;                       // decoded octets
+};
+
 // What the server needs from the mail store and the submission path.
 class Backend {
  public:
@@ -58,6 +70,14 @@ class Backend {
                                                      const std::vector<std::string>& to,
                                                      std::string_view subject,
                                                      std::string_view body) = 0;
+  // The same with cc, bcc, a reply and attachments; nullopt when the message answered is
+  // unknown. The default can do only what submit() above does: it refuses the extras.
+  virtual std::optional<std::pair<std::string, std::string>> submit(std::string_view user,
+                                                                    const Submission& s) {
+    if (!s.cc.empty() || !s.bcc.empty() || s.reply_to || !s.attachments.empty())
+      return std::nullopt;
+    return submit(user, s.to, s.subject, s.body);
+  }
   // Each folder's name with (total, unseen).
   virtual std::vector<std::pair<std::string, std::pair<std::size_t, std::size_t>>> folders(
       std::string_view user) = 0;
@@ -183,6 +203,10 @@ struct Operation {
   Kind kind;
   std::vector<std::string> to{};
   std::string subject{}, body{};
+  // send, each sent only when not empty:
+  std::vector<std::string> cc{}, bcc{};
+  std::uint32_t reply_to_id = 0;  // the INBOX message answered (0: none)
+  std::vector<msg::Attachment> attachments{};
 };
 
 struct ClientConfig {

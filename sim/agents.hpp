@@ -19,10 +19,12 @@ namespace mailsim::sim {
 struct DeviceState {
   std::string person, device, host;
   std::vector<std::string> messages;  // Message-IDs downloaded or read, in order
+  std::vector<std::string> headers;   // the header section of each, in the same order
   std::vector<std::string> known_uidls;
   int sessions = 0;
 };
 
+// A send or a reply step (a reply answers a message the device received).
 void send_mail(const scenario::Person& person, const scenario::Device& device,
                const scenario::Step& step);
 void check_mail(const scenario::Person& person, const scenario::Device& device);

@@ -308,12 +308,15 @@ void write_summary(std::ostream& out, const World& world)
       const auto* account = const_cast<store::MailStore&>(*store).find_account(person.address);
       if (account == nullptr)
         continue;
-      auto& inbox = const_cast<store::Account*>(account)->inbox();
-      std::size_t seen = 0;
-      for (const auto& m : inbox.messages())
-        seen += m.flags.count("\\Seen");
-      out << fmt::format("  {:<22} INBOX: {} message{}, {} seen\n", person.address,
-                         inbox.messages().size(), inbox.messages().size() == 1 ? "" : "s", seen);
+      for (const auto* folder : account->folders()) {  // INBOX first, then preloaded ones
+        std::size_t seen = 0;
+        for (const auto& m : folder->messages())
+          seen += m.flags.count("\\Seen");
+        out << fmt::format("  {:<22} {}: {} message{}, {} seen\n",
+                           folder == &account->inbox() ? person.address : "", folder->name(),
+                           folder->messages().size(), folder->messages().size() == 1 ? "" : "s",
+                           seen);
+      }
     }
   }
   out << "\nOn the devices at the end:\n";

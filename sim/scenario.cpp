@@ -751,8 +751,12 @@ std::vector<const Json*> items(const Json* list) {
 
 class Reader {
  public:
-  Reader(const Json& doc, const Json& schema, std::vector<Issue>& issues)
-      : doc_(doc), schema_(schema), issues_(issues) {}
+  Reader(const Json& doc, const Json& schema, std::vector<Issue>& issues, std::string base_dir)
+      : doc_(doc), schema_(schema), issues_(issues), base_dir_(std::move(base_dir)) {}
+
+  // The bytes of every file the scenario names (attachments, preloaded messages), in the
+  // order they were read, for the scenario's hash.
+  const std::string& referenced_bytes() const { return referenced_bytes_; }
 
   Scenario read();
 
@@ -788,6 +792,12 @@ class Reader {
   void read_outages_and_queue(const Json* object, const Path& here, Provider& provider);
   void read_people();
   void read_script();
+  void read_mailboxes();
+  void read_message_fields(const Json* object, const Path& here, const std::string& action,
+                           Step& step);
+  std::vector<AttachmentSpec> read_attachments(const Json* list, const Path& path);
+  std::optional<std::string> read_beside(const Json* object, const Path& path);
+  std::optional<std::string> read_crlf_text(const Json* object, const Path& here);
   void check_mx();
   void check_reachable();
   void assign_addresses();
@@ -818,6 +828,8 @@ class Reader {
   std::vector<std::pair<std::size_t, std::size_t>> device_index_;  // person, device
   std::optional<double> end_;
   bool tls_written_ = false;  // the file has a top-level "tls"
+  std::string base_dir_;  // files named in the scenario are relative to it
+  std::string referenced_bytes_;
 };
 
 std::optional<double> Reader::quantity(const Json* object, const char* key, const Path& path,
@@ -1286,6 +1298,8 @@ void Reader::read_script() {
 
     auto action = string_member(object, "action");
     step.action = action == std::optional<std::string>("check") ? Action::check : Action::send;
+    if (action == std::optional<std::string>("reply")) step.action = Action::reply;
+    read_message_fields(object, here, action.value_or(""), step);
     if (action == std::optional<std::string>("send")) {
       if (member(object, "every")) {
         problem(here / "every", "\"every\" belongs to \"check\" steps, not \"send\"");
@@ -1313,6 +1327,201 @@ void Reader::read_script() {
   }
   std::stable_sort(scenario_.script.begin(), scenario_.script.end(),
                    [](const Step& a, const Step& b) { return a.at_s < b.at_s; });
+}
+
+// ---------------------------------------------------------------------------
+// Messages beyond plain text: cc, bcc, attachments, replies, preloaded mailboxes
+
+// "2MB", "512KiB" or a whole number of octets.
+const std::vector<Unit> size_units = {{"B", 1, 1},           {"kB", 1e3, 1},
+                                      {"MB", 1e6, 1},        {"GB", 1e9, 1},
+                                      {"KiB", 1024, 1},      {"MiB", 1048576, 1},
+                                      {"GiB", 1073741824, 1}};
+
+// An attachment is built in memory several times over (message, queue, mailbox): keep it sane.
+constexpr double max_attachment_size = 100e6;
+
+// What is wrong with the line ends of a message's text, or "" when every line ends in CRLF.
+// Lines count from 1 and end at LF, as an editor shows them.
+std::string crlf_problem(const std::string& text) {
+  if (text.empty()) return "the message is empty";
+  std::size_t line = 1, line_start = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\r' && (i + 1 == text.size() || text[i + 1] != '\n')) {
+      return fmt::format("line {} has a bare CR; the text must use CRLF line ends", line);
+    }
+    if (text[i] != '\n') continue;
+    if (i == 0 || text[i - 1] != '\r') {
+      return fmt::format("line {} ends in a bare LF; the text must use CRLF line ends "
+                         "(convert a file with: sed -i -e 's/\\r*$/\\r/' -e '$a\\' FILE)",
+                         line);
+    }
+    if (i - 1 - line_start > 998) {
+      return fmt::format("line {} is longer than 998 octets (RFC 5322 2.1.1)", line);
+    }
+    ++line;
+    line_start = i + 1;
+  }
+  if (text.size() - line_start > 998) {
+    return fmt::format("line {} is longer than 998 octets (RFC 5322 2.1.1)", line);
+  }
+  if (line_start != text.size()) {
+    return fmt::format("line {}, the last, does not end in CRLF", line);
+  }
+  return "";
+}
+
+// The bytes of the file named by object's "file", relative to the scenario's directory.
+std::optional<std::string> Reader::read_beside(const Json* object, const Path& path) {
+  auto name = string_member(object, "file");
+  if (!name) return std::nullopt;
+  std::filesystem::path file(*name);
+  if (file.is_relative() && !base_dir_.empty()) file = std::filesystem::path(base_dir_) / file;
+  std::string error;
+  std::string bytes = read_file(file.string(), error);
+  if (!error.empty()) {
+    problem(path / "file", fmt::format("cannot read \"{}\": {}", *name, error));
+    return std::nullopt;
+  }
+  referenced_bytes_ += bytes;
+  return bytes;
+}
+
+// A message given as "text" or "file" (one of them), checked for CRLF line ends.
+std::optional<std::string> Reader::read_crlf_text(const Json* object, const Path& here) {
+  bool has_text = member(object, "text") != nullptr, has_file = member(object, "file") != nullptr;
+  if (has_text == has_file) {
+    problem(here, has_text ? "give the message as \"text\" or as \"file\", not both"
+                           : "missing field \"text\" (or \"file\")");
+    return std::nullopt;
+  }
+  std::optional<std::string> text =
+      has_text ? string_member(object, "text") : read_beside(object, here);
+  if (!text) return std::nullopt;
+  if (std::string why = crlf_problem(*text); !why.empty()) {
+    problem(here / (has_text ? "text" : "file"), why);
+    return std::nullopt;
+  }
+  return text;
+}
+
+std::vector<AttachmentSpec> Reader::read_attachments(const Json* list, const Path& path) {
+  std::vector<AttachmentSpec> result;
+  auto entries = items(list);
+  for (std::size_t a = 0; a < entries.size(); ++a) {
+    const Json* object = entries[a];
+    Path here = path / a;
+    AttachmentSpec attachment;
+    attachment.name = string_member(object, "name").value_or("");
+    attachment.content_type =
+        string_member(object, "content_type").value_or(attachment.content_type);
+    bool has_size = member(object, "size") != nullptr, has_file = member(object, "file");
+    if (has_size == has_file) {
+      problem(here, has_size ? "give the attachment a \"size\" or a \"file\", not both"
+                             : "missing field \"size\" (or \"file\")");
+    } else if (has_size) {
+      if (auto size = quantity(object, "size", here / "size", size_units, false)) {
+        if (*size != static_cast<double>(static_cast<std::uint64_t>(*size))) {
+          not_a(here / "size", *member(object, "size"), "a whole number of octets");
+        } else if (*size > max_attachment_size) {
+          not_a(here / "size", *member(object, "size"), "at most 100MB");
+        } else {
+          attachment.size = static_cast<std::uint64_t>(*size);
+        }
+      }
+    } else if (auto bytes = read_beside(object, here)) {
+      attachment.from_file = true;
+      attachment.size = bytes->size();
+      attachment.content = std::move(*bytes);
+    }
+    result.push_back(std::move(attachment));
+  }
+  return result;
+}
+
+// cc, bcc, attachments and the reply's fields, and the fields that belong to other actions.
+void Reader::read_message_fields(const Json* object, const Path& here, const std::string& action,
+                                 Step& step) {
+  if (action == "check") {
+    for (const char* key : {"cc", "bcc", "attachments"}) {
+      if (member(object, key)) {
+        problem(here / key, fmt::format("\"{}\" belongs to \"send\" and \"reply\" steps, not "
+                                        "\"check\"",
+                                        key));
+      }
+    }
+  }
+  if (action != "reply" && action != "" && member(object, "message")) {
+    problem(here / "message",
+            fmt::format("\"message\" belongs to \"reply\" steps, not \"{}\"", action));
+  }
+  if (action != "send" && action != "reply") return;
+
+  for (auto [key, into] : {std::pair{"cc", &step.cc}, std::pair{"bcc", &step.bcc}}) {
+    auto recipients = items(member(object, key));
+    for (std::size_t r = 0; r < recipients.size(); ++r) {
+      if (!recipients[r]->is_string()) continue;
+      std::string address = recipients[r]->get<std::string>();
+      if (!is_address(address)) not_a(here / key / r, *recipients[r]);
+      into->push_back(normalize_address(address));
+    }
+  }
+  step.attachments = read_attachments(member(object, "attachments"), here / "attachments");
+
+  if (action != "reply") return;
+  if (!member(object, "message")) problem(here, "missing field \"message\"");
+  for (const char* key : {"to", "every"}) {
+    if (member(object, key)) {
+      problem(here / key, std::string(key) == "to"
+                              ? "a reply goes to the sender of the message it answers; put "
+                                "others in \"cc\""
+                              : "\"every\" belongs to \"check\" steps, not \"reply\"");
+    }
+  }
+  if (auto subject = string_member(object, "subject")) {
+    step.subject = *subject;
+    step.has_subject = true;
+  }
+  step.body = string_member(object, "body").value_or("");
+  if (const Json* parent = member(object, "message")) {
+    if (parent->is_string()) {
+      step.reply_subject = parent->get<std::string>();
+    } else if (parent->is_number_integer() && parent->get<std::int64_t>() >= 1) {
+      step.reply_position = parent->get<std::size_t>();
+    }
+  }
+}
+
+// people[].mailbox: folders and their messages, each message's text checked for CRLF.
+void Reader::read_mailboxes() {
+  auto people = items(member(&doc_, "people"));
+  for (std::size_t i = 0; i < people.size() && i < scenario_.people.size(); ++i) {
+    Path here = Path{Segment{"people"}} / i / "mailbox";
+    auto folders = items(member(member(people[i], "mailbox"), "folders"));
+    std::map<std::string, Path> names;
+    for (std::size_t f = 0; f < folders.size(); ++f) {
+      Path at = here / "folders" / f;
+      PreloadedFolder folder;
+      folder.name = string_member(folders[f], "name").value_or("");
+      if (folder.name.empty()) continue;
+      // RFC 3501 5.1: INBOX is case-insensitive; other names are exact.
+      std::string key = lower(folder.name) == "inbox" ? "INBOX" : folder.name;
+      if (key == "INBOX") folder.name = "INBOX";
+      claim(names, key, at, "name", at / "name");
+      auto messages = items(member(folders[f], "messages"));
+      for (std::size_t m = 0; m < messages.size(); ++m) {
+        PreloadedMessage message;
+        auto text = read_crlf_text(messages[m], at / "messages" / m);
+        if (!text) continue;
+        message.text = std::move(*text);
+        for (const Json* flag : items(member(messages[m], "flags"))) {
+          if (flag->is_string()) message.flags.push_back(flag->get<std::string>());
+        }
+        folder.messages.push_back(std::move(message));
+      }
+      scenario_.people[i].mailbox.push_back(std::move(folder));
+    }
+  }
 }
 
 void Reader::check_mx() {
@@ -1703,6 +1912,7 @@ Scenario Reader::read() {
   read_tls();
   read_providers();
   read_people();
+  read_mailboxes();
   read_script();
   check_mx();
   check_reachable();
@@ -1787,10 +1997,11 @@ Scenario parse_scenario(const std::string& text, const std::string& origin) {
 
   std::vector<Issue> issues;
   check_schema(doc, schema, issues);
-  Scenario scenario = Reader(doc, schema.doc, issues).read();
+  Reader reader(doc, schema.doc, issues, std::filesystem::path(origin).parent_path().string());
+  Scenario scenario = reader.read();
   if (!issues.empty()) throw ScenarioError(origin, finish(&doc, std::move(issues)));
 
-  scenario.hash = fnv1a_64(text);
+  scenario.hash = fnv1a_64(text + reader.referenced_bytes());
   return scenario;
 }
 

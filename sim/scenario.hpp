@@ -5,7 +5,9 @@
 // the rules a schema cannot express (names that must refer to each other,
 // addresses that must belong to a provider), and turned into the plain data
 // below with every default filled in and every unit converted: times in
-// seconds, bandwidths in bytes per second. Nothing here touches SimGrid.
+// seconds, bandwidths in bytes per second. Files the scenario names (attachments, preloaded
+// messages) are read at load time, relative to the scenario file's directory, so a Scenario
+// holds everything a run needs. Nothing here touches SimGrid.
 #pragma once
 
 #include "sim/scenario_teaching.hpp"
@@ -116,15 +118,39 @@ struct Device {
   Access access;           // home or mobile access link
 };
 
+// A message already in a mailbox when the run starts: its exact RFC 5322 text, with CRLF
+// line ends (the loader refuses any other), so octet counts are those of the text as given.
+struct PreloadedMessage {
+  std::string text;
+  std::vector<std::string> flags;  // "\\Seen", "\\Flagged", keywords such as "$Label"
+};
+
+// A folder of a preloaded mailbox ("INBOX" in any case is the inbox).
+struct PreloadedFolder {
+  std::string name;
+  std::vector<PreloadedMessage> messages;  // in the order of the file: UIDs 1, 2, ...
+};
+
 struct Person {
   std::string name;        // "Rav"
   std::string address;     // "rav@cms.com"
   std::string password;
   std::string place;
   std::vector<Device> devices;  // at least one
+  std::vector<PreloadedFolder> mailbox;  // what the server holds for them at time 0
 };
 
-enum class Action { send, check };
+enum class Action { send, check, reply };
+
+// A file sent with a message: given by its size (content made from the seed) or read from a
+// file beside the scenario.
+struct AttachmentSpec {
+  std::string name;                                        // "photo.jpg"
+  std::string content_type = "application/octet-stream";  // "image/jpeg"
+  std::uint64_t size = 0;                                  // octets before base64
+  bool from_file = false;
+  std::string content;  // the file's octets when from_file
+};
 
 // One line of the timed script.
 struct Step {
@@ -138,6 +164,14 @@ struct Step {
   std::string body;        // plain text; '\n' line ends, converted to CRLF on the wire
   // check:
   double every_s = 0;      // 0: once; otherwise repeat until the end of the run
+  // send and reply:
+  std::vector<std::string> cc, bcc;
+  std::vector<AttachmentSpec> attachments;
+  bool has_subject = false;  // reply: false means "Re: " and the parent's subject
+  // reply: the parent is the last message received on the device with this subject, or the
+  // one at this position (1 = the first received), one of the two.
+  std::string reply_subject;
+  std::size_t reply_position = 0;
 };
 
 struct Dns {
@@ -163,7 +197,7 @@ struct Scenario {
   Tls tls;                       // the top-level "tls": the default of every provider
   std::vector<Expectation> expect;  // what must hold at the end (scenario_teaching.hpp)
   Lesson lesson;                 // the idea it shows; empty idea: none
-  std::string hash;              // hex digest of the file's bytes (FNV-1a 64)
+  std::string hash;              // FNV-1a 64 of the file's bytes, then of the files it names
 };
 
 // One thing wrong with a scenario file, named by its JSON path.

@@ -57,12 +57,16 @@ void start_script(const scenario::Scenario& scenario)
       const auto& device = device_of(person, step->device);
       const auto& device_host = world.platform().host(device.host);
       const char* actor = device.agent == scenario::AgentKind::web ? "browser" : "mua";
+      // The session daemonizes itself as it starts. Called from here, daemonize() could
+      // come after a session that ends without blocking (a reply with nothing to answer),
+      // and SimGrid would count it out twice and stop every daemon while the script runs.
       sg4::Actor::create(actor, device_host.host, [&person, &device, step]() {
-        if (step->action == scenario::Action::send)
-          send_mail(person, device, *step);
-        else
+        sg4::Actor::self()->daemonize();
+        if (step->action == scenario::Action::check)
           check_mail(person, device);
-      })->daemonize();
+        else
+          send_mail(person, device, *step);
+      });
       if (step->action == scenario::Action::check && step->every_s > 0)
         agenda.emplace(std::make_pair(at + step->every_s, order++), step);
     }

@@ -12,6 +12,7 @@
 #include "models/imap.hpp"
 #include "models/message.hpp"
 #include "models/pop3.hpp"
+#include "models/random.hpp"
 #include "models/webmail.hpp"
 #include "sim/daemons.hpp"
 #include "sim/session.hpp"
@@ -102,6 +103,73 @@ const scenario::Provider& provider_of(const scenario::Person& person)
   return *provider;  // the loader checked that every address belongs to a provider
 }
 
+// The header section of a message: what a reply needs from it.
+std::string header_section(const std::string& text)
+{
+  auto blank = text.find("\r\n\r\n");
+  return blank == std::string::npos ? text : text.substr(0, blank + 4);
+}
+
+// The message a reply step answers, from what the device has received; nullptr if none.
+const std::string* parent_of(const DeviceState& state, const scenario::Step& step)
+{
+  if (step.reply_position > 0)
+    return step.reply_position <= state.headers.size() ? &state.headers[step.reply_position - 1]
+                                                       : nullptr;
+  for (auto it = state.headers.rbegin(); it != state.headers.rend(); ++it)
+    if (msg::find_header(*it, "Subject").value_or("") == step.reply_subject)
+      return &*it;
+  return nullptr;
+}
+
+// The parent of a reply step, or nullptr after the trace has said that there is none.
+const std::string* find_parent(const scenario::Person& person, const scenario::Device& device,
+                               const scenario::Step& step, const char* actor)
+{
+  const std::string* parent = parent_of(state_of(person, device), step);
+  if (parent == nullptr)
+    trace_ua(device.host, actor,
+             step.reply_position > 0
+                 ? fmt::format("{} has no message {} on the {} to reply to", person.name,
+                               step.reply_position, device.name)
+                 : fmt::format("{} has no message \"{}\" on the {} to reply to", person.name,
+                               step.reply_subject, device.name));
+  return parent;
+}
+
+// The step's attachments with their content: a file's octets, or octets drawn from the
+// scenario's seed (one stream per step and attachment, so they never depend on each other).
+std::vector<msg::Attachment> attachments_of(const scenario::Step& step)
+{
+  const auto& scenario = World::get().scenario();
+  auto step_index = static_cast<std::uint64_t>(&step - scenario.script.data());
+  std::vector<msg::Attachment> out;
+  for (std::size_t a = 0; a < step.attachments.size(); ++a) {
+    const auto& spec = step.attachments[a];
+    auto random = rnd::Random::stream(scenario.seed, step_index << 16 | a);
+    std::string data = spec.from_file ? spec.content : random.bytes(spec.size);
+    out.push_back({spec.name, spec.content_type, std::move(data)});
+  }
+  return out;
+}
+
+// "to uday@ums.com, cc mira@ums.com, 1 attachment of 2000000 bytes" (only what there is).
+std::string recipients_line(const msg::Composition& c)
+{
+  std::string line = "to " + join(c.to);
+  if (not c.cc.empty())
+    line += ", cc " + join(c.cc);
+  if (not c.bcc.empty())
+    line += ", bcc " + join(c.bcc);
+  std::size_t octets = 0;
+  for (const auto& attachment : c.attachments)
+    octets += attachment.data.size();
+  if (not c.attachments.empty())
+    line += fmt::format(", {} attachment{} of {} bytes", c.attachments.size(),
+                        c.attachments.size() == 1 ? "" : "s", octets);
+  return line;
+}
+
 void client_send(const scenario::Person& person, const scenario::Device& device,
                  const scenario::Step& step)
 {
@@ -115,20 +183,41 @@ void client_send(const scenario::Person& person, const scenario::Device& device,
   c.from_name = person.name;
   c.from = person.address;
   c.to = step.to;
+  c.cc = step.cc;
+  c.bcc = step.bcc;
   c.subject = step.subject;
   c.body = step.body;
+  std::string parent_subject;
+  if (step.action == scenario::Action::reply) {
+    const std::string* parent = find_parent(person, device, step, "mua");
+    if (parent == nullptr)
+      return;
+    auto reply = msg::reply_headers(*parent);
+    parent_subject = msg::find_header(*parent, "Subject").value_or("");
+    c.to = {reply.to};
+    if (not step.has_subject)
+      c.subject = reply.subject;
+    c.in_reply_to = reply.in_reply_to;
+    c.references = reply.references;
+  }
+  c.attachments = attachments_of(step);
   c.date_unix = world.scenario().epoch_unix + static_cast<std::int64_t>(now);
   c.tz_offset_minutes = me.utc_offset_minutes;
   c.message_id = world.next_message_id(provider.domain, now);
   std::string text = msg::build_message(c);
+  const auto recipients = msg::envelope_recipients(c);
   trace_ua(me.name, "mua",
-           fmt::format("{} presses Send: \"{}\" to {} ({} bytes)", person.name, step.subject,
-                       join(step.to), text.size()),
+           step.action == scenario::Action::reply
+               ? fmt::format("{} presses Reply to \"{}\" {}: \"{}\" {} ({} bytes)", person.name,
+                             parent_subject, c.in_reply_to, c.subject, recipients_line(c),
+                             text.size())
+               : fmt::format("{} presses Send: \"{}\" {} ({} bytes)", person.name, c.subject,
+                             recipients_line(c), text.size()),
            c.message_id);
-  for (const auto& rcpt : step.to) {
+  for (const auto& rcpt : recipients) {
     auto& t = world.timeline(c.message_id, rcpt);
     t.from = person.address;
-    t.subject = step.subject;
+    t.subject = c.subject;
     t.composed = now;
   }
 
@@ -150,7 +239,7 @@ void client_send(const scenario::Person& person, const scenario::Device& device,
     tls_connect(*socket, provider.tls.version);
   smtp::Envelope envelope;
   envelope.mail_from = person.address;
-  envelope.recipients = step.to;
+  envelope.recipients = recipients;
   envelope.message = text;
   smtp::ClientConfig config;
   config.helo_name = me.name;
@@ -165,7 +254,7 @@ void client_send(const scenario::Person& person, const scenario::Device& device,
         engine.tls_established();
       }
   });
-  for (const auto& rcpt : step.to) {
+  for (const auto& rcpt : recipients) {
     auto& t = world.timeline(c.message_id, rcpt);
     t.submit_open = connection.opened_at;
     t.submit_established = connection.established_at;
@@ -216,6 +305,7 @@ void client_check(const scenario::Person& person, const scenario::Device& device
         if (e.kind == imap::ClientEvent::Kind::message_fetched) {
           auto id = msg::find_header(e.message.text, "Message-ID").value_or("");
           fetched.push_back(id);
+          state.headers.push_back(header_section(e.message.text));
           mark_read(id, person.address, me, connection, protocol);
         }
     });
@@ -233,6 +323,7 @@ void client_check(const scenario::Person& person, const scenario::Device& device
         if (e.kind == pop3::ClientEvent::Kind::message_retrieved) {
           auto id = msg::find_header(e.message.text, "Message-ID").value_or("");
           fetched.push_back(id);
+          state.headers.push_back(header_section(e.message.text));
           state.known_uidls.push_back(e.message.uidl);
           mark_read(id, person.address, me, connection, protocol);
         }
@@ -261,14 +352,46 @@ void web_session(const scenario::Person& person, const scenario::Device& device,
   config.user = person.address;
   config.password = person.password;
   webmail::Operation op;
+  std::vector<std::string> recipients;
   if (step != nullptr) {
-    op.kind = webmail::Operation::Kind::send;
-    op.to = step->to;
-    op.subject = step->subject;
-    op.body = step->body;
+    msg::Composition c;  // what the compose form holds; webmail builds the message
+    c.to = step->to;
+    c.cc = step->cc;
+    c.bcc = step->bcc;
+    c.subject = step->subject;
+    c.attachments = attachments_of(*step);
+    std::string reply;
+    if (step->action == scenario::Action::reply) {
+      const std::string* parent = find_parent(person, device, *step, "browser");
+      if (parent == nullptr)
+        return;
+      auto headers = msg::reply_headers(*parent);
+      c.to = {headers.to};
+      if (not step->has_subject)
+        c.subject = headers.subject;
+      auto id = msg::find_header(*parent, "Message-ID").value_or("");
+      auto* account = world.store(provider.domain).find_account(person.address);
+      for (const auto& m : account->inbox().messages())
+        if (not id.empty() && m.message_id == id)
+          op.reply_to_id = m.uid;
+      if (op.reply_to_id == 0) {
+        trace_ua(me.name, "browser",
+                 fmt::format("{} cannot reply: {} is no longer in the INBOX", person.name, id));
+        return;
+      }
+      reply = fmt::format(" (Reply to {})", id);
+    }
+    recipients = msg::envelope_recipients(c);
     trace_ua(me.name, "browser",
-             fmt::format("{} presses Send in webmail: \"{}\" to {}", person.name, step->subject,
-                         join(step->to)));
+             fmt::format("{} presses Send in webmail{}: \"{}\" {}", person.name, reply, c.subject,
+                         recipients_line(c)));
+    op.kind = webmail::Operation::Kind::send;
+    op.to = std::move(c.to);
+    op.cc = std::move(c.cc);
+    op.bcc = std::move(c.bcc);
+    op.subject = std::move(c.subject);
+    op.body = step->body;
+    op.attachments = std::move(c.attachments);
   } else {
     op.kind = webmail::Operation::Kind::read_unseen;
     state.sessions++;
@@ -294,7 +417,7 @@ void web_session(const scenario::Person& person, const scenario::Device& device,
     for (const auto& e : events) {
       if (e.kind == webmail::ClientEvent::Kind::message_sent) {
         // webmaild created the timeline entry when it composed the message.
-        for (const auto& rcpt : step->to)
+        for (const auto& rcpt : recipients)
           if (auto* t = world.find_timeline(connection.message_id, rcpt); t && t->composed < 0)
             t->composed = now;
       } else if (e.kind == webmail::ClientEvent::Kind::message_read) {
@@ -302,13 +425,14 @@ void web_session(const scenario::Person& person, const scenario::Device& device,
         for (const auto& m : account->inbox().messages())
           if (m.uid == e.id) {
             read.push_back(m.message_id);
+            state.headers.push_back(header_section(m.text));
             mark_read(m.message_id, person.address, me, connection, "HTTP");
           }
       }
     }
   });
   if (step != nullptr) {
-    for (const auto& rcpt : step->to)
+    for (const auto& rcpt : recipients)
       if (auto* t = world.find_timeline(connection.message_id, rcpt)) {
         t->submit_open = connection.opened_at;
         t->submit_established = connection.established_at;

@@ -39,16 +39,40 @@ class WebmailBackend : public webmail::Backend {
                                              std::string_view subject,
                                              std::string_view body) override
   {
+    webmail::Submission s;
+    s.to = to;
+    s.subject = std::string(subject);
+    s.body = std::string(body);
+    return *submit(user, s);
+  }
+
+  std::optional<std::pair<std::string, std::string>> submit(std::string_view user,
+                                                            const webmail::Submission& s) override
+  {
     auto& world = World::get();
     double now = sg4::Engine::get_clock();
-    const auto* person = world.person_by_address(store().find_account(user)->address());
+    auto* account = store().find_account(user);
+    const auto* person = world.person_by_address(account->address());
     const auto& device_host = *connection_.client_host;
     msg::Composition c;
     c.from_name = person ? person->name : "";
     c.from = person ? person->address : std::string(user);
-    c.to = to;
-    c.subject = std::string(subject);
-    c.body = std::string(body);
+    c.to = s.to;
+    c.cc = s.cc;
+    c.bcc = s.bcc;
+    c.subject = s.subject;
+    c.body = s.body;
+    c.attachments = s.attachments;
+    if (s.reply_to) {
+      auto* folder = account->folder(s.reply_to->first);
+      auto* parent = folder ? folder->find(s.reply_to->second) : nullptr;
+      if (parent == nullptr)
+        return std::nullopt;
+      auto reply = msg::reply_headers(parent->text);
+      c.in_reply_to = reply.in_reply_to;
+      c.references = reply.references;
+      folder->add_flags(parent->uid, {"\\Answered"});
+    }
     c.date_unix = world.scenario().epoch_unix + static_cast<std::int64_t>(now);
     c.tz_offset_minutes = device_host.utc_offset_minutes;
     c.message_id = world.next_message_id(provider_.domain, now);
@@ -57,11 +81,11 @@ class WebmailBackend : public webmail::Backend {
     queued.queue_id = world.next_queue_id(provider_.host);
     queued.message_id = c.message_id;
     queued.envelope.mail_from = c.from;
-    queued.envelope.recipients = to;
+    queued.envelope.recipients = msg::envelope_recipients(c);
     queued.envelope.message = msg::build_message(c);
     queued.envelope.authenticated_user = c.from;
     queued.queued_at = now;
-    for (const auto& rcpt : to) {
+    for (const auto& rcpt : queued.envelope.recipients) {
       auto& timeline = world.timeline(c.message_id, rcpt);
       timeline.from = c.from;
       timeline.subject = c.subject;
@@ -73,7 +97,7 @@ class WebmailBackend : public webmail::Backend {
     }
     connection_.message_id = c.message_id;
     accepted_.push_back(std::move(queued));
-    return {accepted_.back().queue_id, c.message_id};
+    return std::make_pair(accepted_.back().queue_id, c.message_id);
   }
 
   std::vector<std::pair<std::string, std::pair<std::size_t, std::size_t>>> folders(

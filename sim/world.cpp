@@ -1,6 +1,7 @@
 #include "sim/world.hpp"
 
 #include "models/message.hpp"
+#include "sim/mailboxes.hpp"
 
 #include <fmt/format.h>
 
@@ -27,10 +28,10 @@ World::World(const scenario::Scenario& scenario, bool keep_events)
   current = this;
   platform_ = std::make_unique<Platform>(scenario);
 
-  // Each provider's mailboxes, and its records in the DNS zone.
+  // Each provider's mailboxes (with what the scenario preloads), and its records in the DNS zone.
+  stores_ = build_stores(scenario);
   auto ttl = static_cast<std::uint32_t>(scenario.dns.ttl_s);
   for (const auto& provider : scenario.providers) {
-    stores_[provider.domain] = std::make_unique<store::MailStore>(provider.domain);
     for (const auto& mx : provider.mx)
       zone_.add_mx(provider.domain, static_cast<std::uint16_t>(mx.preference), mx.host, ttl);
     zone_.add_a(provider.host, ipv4(provider.address), ttl);
@@ -39,11 +40,6 @@ World::World(const scenario::Scenario& scenario, bool keep_events)
       zone_.add_a(provider.domain, ipv4(provider.address), ttl);
     if (not provider.down.empty())
       outages_[provider.host] = provider.down;
-  }
-  for (const auto& person : scenario.people) {
-    auto at = person.address.rfind('@');
-    if (auto it = stores_.find(person.address.substr(at + 1)); it != stores_.end())
-      it->second->add_account(person.address, person.password);
   }
 }
 

@@ -290,3 +290,192 @@ TEST_CASE("RFC 4954 4 base64 decoding rejects what is not strictly base64", "[me
     CHECK_FALSE(base64_decode(bad));
   }
 }
+
+TEST_CASE("RFC 5322 3.6.3 Cc is in the header, Bcc only on the envelope", "[message]") {
+  Composition c;
+  c.from = "rav@cms.com";
+  c.to = {"uday@ums.com"};
+  c.cc = {"mira@ums.com", "uday@ums.com"};
+  c.bcc = {"boss@cms.com"};
+  c.subject = "Plans";
+  c.body = "See you.\n";
+  c.date_unix = 1796374800;
+  c.message_id = "<m2@cms.com>";
+
+  const std::string text = build_message(c);
+  CHECK(text ==
+        "Date: Fri, 04 Dec 2026 09:00:00 +0000\r\n"
+        "From: rav@cms.com\r\n"
+        "To: uday@ums.com\r\n"
+        "Cc: mira@ums.com, uday@ums.com\r\n"
+        "Subject: Plans\r\n"
+        "Message-ID: <m2@cms.com>\r\n"
+        "MIME-Version: 1.0\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: 7bit\r\n"
+        "\r\n"
+        "See you.\r\n");
+  // RFC 5322 3.6.3, first method: the Bcc: line is removed, the address stays on the envelope.
+  CHECK(text.find("boss@cms.com") == std::string::npos);
+  CHECK_FALSE(find_header(text, "Bcc").has_value());
+  // RFC 5321 4.1.1.3: one RCPT per recipient; an address given twice is sent once.
+  CHECK(envelope_recipients(c) ==
+        std::vector<std::string>{"uday@ums.com", "mira@ums.com", "boss@cms.com"});
+}
+
+TEST_CASE("RFC 5322 3.6.4 a reply carries In-Reply-To and References", "[message]") {
+  const std::string parent =
+      "From: Rav <rav@cms.com>\r\n"
+      "To: uday@ums.com\r\n"
+      "Subject: Hello from Canada\r\n"
+      "Message-ID: <1@cms.com>\r\n"
+      "\r\n"
+      "Hi\r\n";
+  ReplyHeaders first = reply_headers(parent);
+  CHECK(first.to == "rav@cms.com");
+  CHECK(first.subject == "Re: Hello from Canada");
+  CHECK(first.in_reply_to == "<1@cms.com>");
+  CHECK(first.references == "<1@cms.com>");
+
+  Composition c;
+  c.from_name = "Uday";
+  c.from = "uday@ums.com";
+  c.to = {first.to};
+  c.subject = first.subject;
+  c.in_reply_to = first.in_reply_to;
+  c.references = first.references;
+  c.date_unix = 1796374800;
+  c.tz_offset_minutes = 330;
+  c.message_id = "<2@ums.com>";
+  c.body = "Hi Rav";
+  const std::string child = build_message(c);
+  CHECK(child ==
+        "Date: Fri, 04 Dec 2026 14:30:00 +0530\r\n"
+        "From: Uday <uday@ums.com>\r\n"
+        "To: rav@cms.com\r\n"
+        "Subject: Re: Hello from Canada\r\n"
+        "Message-ID: <2@ums.com>\r\n"
+        "In-Reply-To: <1@cms.com>\r\n"
+        "References: <1@cms.com>\r\n"
+        "MIME-Version: 1.0\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: 7bit\r\n"
+        "\r\n"
+        "Hi Rav\r\n");
+
+  // The reply to the reply: References grows, "Re: " is not doubled (RFC 5322 3.6.5).
+  ReplyHeaders second = reply_headers(child);
+  CHECK(second.to == "uday@ums.com");
+  CHECK(second.subject == "Re: Hello from Canada");
+  CHECK(second.in_reply_to == "<2@ums.com>");
+  CHECK(second.references == "<1@cms.com> <2@ums.com>");
+}
+
+TEST_CASE("RFC 5322 3.6.4 References from a single In-Reply-To; Reply-To wins over From",
+          "[message]") {
+  ReplyHeaders r = reply_headers(
+      "From: a@x.org\r\nReply-To: List <list@x.org>\r\nSubject: RE: q\r\n"
+      "Message-ID: <3@x.org>\r\nIn-Reply-To: <2@x.org>\r\n\r\n");
+  CHECK(r.to == "list@x.org");
+  CHECK(r.subject == "RE: q");
+  CHECK(r.references == "<2@x.org> <3@x.org>");
+
+  // Two ids in In-Reply-To say nothing about order: only the parent's id is kept.
+  r = reply_headers("From: a@x.org\r\nMessage-ID: <4@x.org>\r\nIn-Reply-To: <1@x> <2@x>\r\n\r\n");
+  CHECK(r.subject == "Re: ");
+  CHECK(r.references == "<4@x.org>");
+  // A parent without a Message-ID gives no In-Reply-To.
+  r = reply_headers("From: a@x.org\r\nSubject: s\r\n\r\n");
+  CHECK(r.in_reply_to.empty());
+  CHECK(r.references.empty());
+}
+
+TEST_CASE("RFC 2045 6.8 base64 body lines are 76 characters and end in CRLF", "[message]") {
+  CHECK(base64_encode_lines("").empty());
+  CHECK(base64_encode_lines("Man") == "TWFu\r\n");
+  const std::string bytes(57, '\0');  // 57 octets are exactly one line of 76
+  CHECK(base64_encode_lines(bytes) == std::string(76, 'A') + "\r\n");
+  const std::string more(58, '\xff');
+  CHECK(base64_encode_lines(more) == std::string(76, '/') + "\r\n" + "/w==\r\n");
+}
+
+TEST_CASE("RFC 2046 5.1 attachments make a multipart/mixed body in base64", "[message]") {
+  Composition c;
+  c.from = "rav@cms.com";
+  c.to = {"uday@ums.com"};
+  c.subject = "Photo";
+  c.body = "Here it is.\n";
+  c.date_unix = 1796374800;
+  c.message_id = "<5@cms.com>";
+  c.attachments.push_back({"a \"b\".txt", "text/plain", "Hello, world!\n"});
+  c.attachments.push_back({"zeros.bin", "application/octet-stream", std::string(60, '\0')});
+
+  const std::string boundary = make_boundary("<5@cms.com>");
+  CHECK(boundary.size() == 26);
+  CHECK(boundary.rfind("=_mailsim_", 0) == 0);
+  const std::string text = build_message(c);
+  CHECK(text ==
+        "Date: Fri, 04 Dec 2026 09:00:00 +0000\r\n"
+        "From: rav@cms.com\r\n"
+        "To: uday@ums.com\r\n"
+        "Subject: Photo\r\n"
+        "Message-ID: <5@cms.com>\r\n"
+        "MIME-Version: 1.0\r\n"
+        "Content-Type: multipart/mixed; boundary=\"" + boundary + "\"\r\n"
+        "Content-Transfer-Encoding: 7bit\r\n"
+        "\r\n"
+        "--" + boundary + "\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: 7bit\r\n"
+        "\r\n"
+        "Here it is.\r\n"
+        "--" + boundary + "\r\n"
+        "Content-Type: text/plain; name=\"a \\\"b\\\".txt\"\r\n"
+        "Content-Transfer-Encoding: base64\r\n"
+        "Content-Disposition: attachment; filename=\"a \\\"b\\\".txt\"\r\n"
+        "\r\n"
+        "SGVsbG8sIHdvcmxkIQo=\r\n"
+        "--" + boundary + "\r\n"
+        "Content-Type: application/octet-stream; name=\"zeros.bin\"\r\n"
+        "Content-Transfer-Encoding: base64\r\n"
+        "Content-Disposition: attachment; filename=\"zeros.bin\"\r\n"
+        "\r\n" + std::string(76, 'A') + "\r\n"
+        "AAAA\r\n"
+        "--" + boundary + "--\r\n");
+  CHECK_FALSE(has_bare_line_end(text));
+  for (const auto& line : lines_of(text)) CHECK(line.size() <= 78);
+}
+
+TEST_CASE("RFC 2045 6.8 the wire size of an attachment carries the base64 overhead",
+          "[message]") {
+  Composition plain;
+  plain.from = "rav@cms.com";
+  plain.to = {"uday@ums.com"};
+  plain.message_id = "<6@cms.com>";
+  Composition with = plain;
+  with.attachments.push_back({"p.jpg", "image/jpeg", std::string(1000000, 'x')});
+  // 10^6 octets: 1,333,336 base64 characters in 17,543 lines of 76 and one of 68, each + CRLF.
+  const std::size_t encoded = 1333336 + 2 * 17544;
+  CHECK(base64_encode_lines(with.attachments[0].data).size() == encoded);
+  const std::string text = build_message(with);
+  CHECK(text.size() > encoded);
+  CHECK(text.size() < encoded + 600);  // headers and delimiters only
+}
+
+TEST_CASE("RFC 2046 5.1.1 the boundary is lengthened if the text contains it", "[message]") {
+  Composition c;
+  c.from = "rav@cms.com";
+  c.message_id = "<7@cms.com>";
+  const std::string boundary = make_boundary(c.message_id);
+  c.body = "--" + boundary + "\n";
+  c.attachments.push_back({"x", "application/octet-stream", "x"});
+  const std::string text = build_message(c);
+  CHECK(text.find("boundary=\"" + boundary + "_\"") != std::string::npos);
+  CHECK(text.find("\r\n--" + boundary + "_--\r\n") != std::string::npos);
+}
+
+TEST_CASE("RFC 5322 3.4 the address inside a mailbox header value", "[message]") {
+  CHECK(mailbox_address("Rav <rav@cms.com>") == "rav@cms.com");
+  CHECK(mailbox_address("\"Kumar, Uday\" <uday@ums.com>") == "uday@ums.com");
+  CHECK(mailbox_address("  uday@ums.com ") == "uday@ums.com");
+}

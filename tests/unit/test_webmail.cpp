@@ -928,3 +928,101 @@ TEST_CASE("rfc9110 10.1.1: 100 Continue before the body a client holds back", "[
         json_response(404, "Not Found", "{\"error\":\"not found\"}") +
             "HTTP/1.1 100 Continue\r\n\r\n");
 }
+
+namespace {
+
+// A backend that takes cc, bcc, replies and attachments, as webmaild does.
+class ComposingBackend : public FakeBackend {
+ public:
+  using FakeBackend::submit;
+  std::optional<std::pair<std::string, std::string>> submit(std::string_view,
+                                                            const mailsim::webmail::Submission& s)
+      override {
+    if (s.reply_to && s.reply_to->second != 1) return std::nullopt;
+    full.push_back(s);
+    return std::make_pair(std::string("Q9"), std::string("<9@ums.com>"));
+  }
+  std::vector<mailsim::webmail::Submission> full;
+};
+
+const std::string compose_body =
+    "{\"to\":[\"rav@cms.com\"],\"subject\":\"Re: Lunch\",\"body\":\"ok\","
+    "\"cc\":[\"mira@ums.com\"],\"bcc\":[\"boss@ums.com\"],"
+    "\"reply_to\":{\"folder\":\"INBOX\",\"id\":1},"
+    "\"attachments\":[{\"name\":\"a.txt\",\"content_type\":\"text/plain\",\"data\":\"SGk=\"}]}";
+
+std::string send_request_with(const std::string& body) {
+  return "POST /api/send HTTP/1.1\r\nHost: ums.com\r\nUser-Agent: mailsim-webmail/1\r\n"
+         "Cookie: session=s1\r\nContent-Type: application/json\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+}  // namespace
+
+TEST_CASE("webmail: send with cc, bcc, a reply and an attachment (RFC 5322 3.6.3, 3.6.4)",
+          "[webmail][mime]") {
+  Operation op{Operation::Kind::send, {"rav@cms.com"}, "Re: Lunch", "ok"};
+  op.cc = {"mira@ums.com"};
+  op.bcc = {"boss@ums.com"};
+  op.reply_to_id = 1;
+  op.attachments.push_back({"a.txt", "text/plain", "Hi"});
+  ClientSession client(client_config({op}));
+  client.take_output();
+  client.receive(login_response);
+  const std::string request = send_request_with(compose_body);
+  CHECK(client.take_output() == request);
+
+  ComposingBackend backend;
+  ServerSession server(server_config(), backend);
+  server.receive(login_request);
+  server.take_output();
+  server.receive(request);
+  CHECK(server.take_output() ==
+        json_response(202, "Accepted", "{\"queued\":\"Q9\",\"message_id\":\"<9@ums.com>\"}"));
+  REQUIRE(backend.full.size() == 1);
+  const auto& s = backend.full[0];
+  CHECK(s.to == std::vector<std::string>{"rav@cms.com"});
+  CHECK(s.cc == std::vector<std::string>{"mira@ums.com"});
+  CHECK(s.bcc == std::vector<std::string>{"boss@ums.com"});
+  CHECK(s.subject == "Re: Lunch");
+  CHECK(s.body == "ok");
+  CHECK(s.reply_to == std::make_pair(std::string("INBOX"), std::uint32_t{1}));
+  REQUIRE(s.attachments.size() == 1);
+  CHECK(s.attachments[0].filename == "a.txt");
+  CHECK(s.attachments[0].content_type == "text/plain");
+  CHECK(s.attachments[0].data == "Hi");
+}
+
+TEST_CASE("webmail: an unknown message to reply to, or a backend without extras, gives 404",
+          "[webmail][mime]") {
+  const std::string not_found = json_response(
+      404, "Not Found",
+      "{\"error\":\"no such message to reply to, or fields this server does not take\"}");
+  ComposingBackend composing;
+  ServerSession server(server_config(), composing);
+  server.receive(login_request);
+  server.take_output();
+  std::string body = compose_body;
+  body.replace(body.find("\"id\":1"), 6, "\"id\":7");
+  server.receive(send_request_with(body));
+  CHECK(server.take_output() == not_found);
+
+  LoggedIn plain;  // a Backend that implements only the plain submit()
+  CHECK(plain.ask(send_request_with(compose_body)) == not_found);
+  CHECK(plain.backend.submitted.empty());
+}
+
+TEST_CASE("webmail: 400 for bad cc, reply_to or attachments", "[webmail][mime]") {
+  LoggedIn s;
+  auto bad = [&s](const std::string& body, const std::string& error) {
+    CHECK(s.ask(send_request_with(body)) ==
+          json_response(400, "Bad Request", "{\"error\":\"" + error + "\"}"));
+  };
+  bad("{\"to\":[\"a@b.c\"],\"cc\":[]}", "cc must be a non-empty list of addresses");
+  bad("{\"to\":[\"a@b.c\"],\"reply_to\":3}",
+      "reply_to must be {\\\"folder\\\": name, \\\"id\\\": number}");
+  bad("{\"to\":[\"a@b.c\"],\"attachments\":[{\"name\":\"x\",\"content_type\":\"a/b\","
+      "\"data\":\"S\"}]}",
+      "an attachment needs a name, a content_type and base64 data");
+  CHECK(s.backend.submitted.empty());
+}

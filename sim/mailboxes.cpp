@@ -1,0 +1,41 @@
+#include "sim/mailboxes.hpp"
+
+#include <set>
+
+namespace mailsim::sim {
+
+namespace {
+
+// The folder called `name`, made with its superiors ("a/b/c" makes "a" and "a/b" first).
+store::Folder& make_folder(store::Account& account, const std::string& name) {
+  if (store::Account::is_inbox(name)) return account.inbox();
+  for (auto slash = name.find('/'); slash != std::string::npos; slash = name.find('/', slash + 1))
+    account.create_folder(name.substr(0, slash)).set_subscribed(true);
+  auto& folder = account.create_folder(name);
+  folder.set_subscribed(true);
+  return folder;
+}
+
+}  // namespace
+
+MailStores build_stores(const scenario::Scenario& scenario) {
+  MailStores stores;
+  for (const auto& provider : scenario.providers)
+    stores[provider.domain] = std::make_unique<store::MailStore>(provider.domain);
+
+  for (const auto& person : scenario.people) {
+    auto it = stores.find(person.address.substr(person.address.rfind('@') + 1));
+    if (it == stores.end())
+      continue;  // the loader checked every address; a hand-built scenario may skip it
+    auto& account = it->second->add_account(person.address, person.password);
+    for (const auto& preloaded : person.mailbox) {
+      auto& folder = make_folder(account, preloaded.name);
+      for (const auto& message : preloaded.messages)
+        folder.append(message.text,
+                      std::set<std::string>(message.flags.begin(), message.flags.end()), 0);
+    }
+  }
+  return stores;
+}
+
+}  // namespace mailsim::sim
