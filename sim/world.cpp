@@ -1,6 +1,7 @@
 #include "sim/world.hpp"
 
 #include "models/message.hpp"
+#include "sim/mailboxes.hpp"
 
 #include <fmt/format.h>
 
@@ -35,11 +36,10 @@ World::World(const scenario::Scenario& scenario, bool keep_events)
       zone_.add_mx(provider.domain, static_cast<std::uint16_t>(mx.preference), mx.host, ttl);
     zone_.add_a(provider.host, ipv4(provider.address), ttl);
   }
-  for (const auto& person : scenario.people) {
-    auto at = person.address.rfind('@');
-    if (auto it = stores_.find(person.address.substr(at + 1)); it != stores_.end())
-      it->second->add_account(person.address, person.password);
-  }
+  open_mailboxes(scenario, [this](const std::string& domain) -> store::MailStore* {
+    auto it = stores_.find(domain);
+    return it == stores_.end() ? nullptr : it->second.get();
+  });
 }
 
 World& World::get()
