@@ -437,8 +437,11 @@ bool Server::open_listener(Endpoint& e)
   hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
   addrinfo* found = nullptr;
   std::string port = std::to_string(e.port);
-  if (int rc = getaddrinfo(options_.bind.c_str(), port.c_str(), &hints, &found); rc != 0)
-    return fail(std::string("--bind is not a numeric IP address: ") + gai_strerror(rc));
+  if (int rc = getaddrinfo(options_.bind.c_str(), port.c_str(), &hints, &found); rc != 0) {
+    std::cerr << "mailsim serve: --bind " << options_.bind
+              << ": not an IPv4 or IPv6 address (" << gai_strerror(rc) << ")\n";
+    return false;
+  }
   std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> guard(found, freeaddrinfo);
 
   e.fd = socket(found->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

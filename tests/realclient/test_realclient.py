@@ -420,7 +420,7 @@ def test_curl_http(server):
 
 
 def test_serve_signals_and_ports(mailsim, scenario):
-    """SIGINT stops cleanly too; a port in use is named, exit 2."""
+    """SIGINT stops cleanly too; a port in use or a bad --bind is named, exit 2."""
     server = Server(mailsim, scenario)
     try:
         taken = server.ports["imap"]
@@ -432,6 +432,11 @@ def test_serve_signals_and_ports(mailsim, scenario):
         equal(done.stdout, b"", "no JSON line when a port cannot be bound")
         check(f"127.0.0.1 port {taken} (--imap-port)".encode() in done.stderr,
               f"the error names the port: {done.stderr!r}")
+        done = subprocess.run([mailsim, "serve", scenario, "--bind", "mail.example"],
+                              capture_output=True, timeout=TIMEOUT)
+        equal((done.returncode, done.stdout), (2, b""), "exit code with a bad --bind")
+        check(b"--bind mail.example: not an IPv4 or IPv6 address" in done.stderr,
+              f"the error names --bind: {done.stderr!r}")
         equal(server.stop(signal.SIGINT), 0, "exit code on SIGINT")
     finally:
         server.kill()
