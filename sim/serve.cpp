@@ -17,10 +17,16 @@
 // After any connection's input has been handled, every IMAP session is told the store may
 // have changed, so a session in IDLE hears of new, expunged or re-flagged messages at once.
 //
+// STARTTLS (RFC 3207) on both SMTP ports is real TLS (sim/serve_tls.hpp): the engine says
+// "220 Ready to start TLS" in the clear, then the connection's bytes pass through a TlsStream,
+// and the engine hears tls_established() when the handshake is done. The certificate is
+// self-signed and made at start-up. POP3, IMAP and HTTP stay plaintext and offer no TLS.
+//
 // Time here is the real clock: Date: of webmail messages, Received: stamps and INTERNALDATE
 // are the wall time in UTC, passed in to the engines as they expect (IMAP's epoch is 0).
 //
-// Left out: TLS (so STARTTLS is not advertised), outbound relay, persistence (the
+// Left out: TLS on POP3, IMAP and HTTP (so STLS and IMAP STARTTLS are not advertised), the
+// implicit-TLS ports (465, 993, 995, 443), outbound relay, persistence (the
 // mailboxes live as long as the process), and any limit on connections beyond
 // kMaxConnections (further ones are accepted and closed at once).
 #include "sim/serve.hpp"
@@ -33,6 +39,7 @@
 #include "models/webmail.hpp"
 #include "sim/mailboxes.hpp"
 #include "sim/run.hpp"
+#include "sim/serve_tls.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -57,6 +64,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace mailsim::sim {
@@ -315,6 +323,10 @@ class Session {
   virtual bool closed() const = 0;
   // Another connection may have changed the store.
   virtual void store_changed() {}
+  // True once after the engine said its 220 to STARTTLS: TLS starts after that reply.
+  virtual bool take_starttls() { return false; }
+  // The TLS handshake that STARTTLS asked for has completed.
+  virtual void tls_established() {}
 };
 
 template <class Engine>
@@ -351,6 +363,23 @@ class ImapSession : public EngineSession<imap::ServerSession> {
   }
 };
 
+// SMTP watches for STARTTLS (RFC 3207 4): the poll loop then runs a real handshake.
+class SmtpSession : public EngineSession<smtp::ServerSession> {
+ public:
+  using EngineSession::EngineSession;
+  void receive(std::string_view bytes) override
+  {
+    engine_.receive(bytes);
+    for (const auto& e : engine_.take_events())
+      starttls_ = starttls_ || e.kind == smtp::ServerEvent::Kind::starttls;
+  }
+  bool take_starttls() override { return std::exchange(starttls_, false); }
+  void tls_established() override { engine_.tls_established(); }
+
+ private:
+  bool starttls_ = false;
+};
+
 enum class Service { smtp, submission, pop3, imap, http };
 
 struct Endpoint {
@@ -364,9 +393,11 @@ struct Endpoint {
 struct Connection {
   int fd = -1;
   std::unique_ptr<Session> session;
-  std::string output;
-  bool peer_done = false;  // the peer will send no more (EOF)
-  bool broken = false;     // a socket error: drop the connection
+  std::unique_ptr<TlsStream> tls;  // after STARTTLS
+  std::string output;              // bytes for the socket (ciphertext once TLS is on)
+  bool peer_done = false;          // the peer will send no more (EOF)
+  bool finished = false;           // nothing more will be read: close once output is out
+  bool broken = false;             // a socket error: drop the connection
 };
 
 class Server {
@@ -375,6 +406,7 @@ class Server {
       : options_(o), office_(s), smtp_backend_(office_), webmail_backend_(office_)
   {
   }
+  const TlsContext& tls() const { return tls_; }
   ~Server();
 
   // Opens every listening socket; false (after saying why on stderr) when one cannot be.
@@ -390,10 +422,12 @@ class Server {
   std::unique_ptr<Session> make_session(Service service, const std::string& peer);
   void accept_all(const Endpoint& endpoint);
   void read_from(Connection& c);
+  void collect_output(Connection& c);
   void write_to(Connection& c);
   void close_connection(Connection& c);
 
   ServeOptions options_;
+  TlsContext tls_;
   PostOffice office_;
   SmtpBackend smtp_backend_;
   WebmailBackend webmail_backend_;
@@ -495,9 +529,9 @@ std::unique_ptr<Session> Server::make_session(Service service, const std::string
       config.hostname = kHostname;
       config.service =
           service == Service::smtp ? smtp::Service::relay : smtp::Service::submission;
-      config.tls_available = false;  // no TLS here, so STARTTLS is never offered
+      config.tls_available = true;  // real TLS, see collect_output()
       config.client_address = "[" + peer + "]";
-      return std::make_unique<EngineSession<smtp::ServerSession>>(config, smtp_backend_);
+      return std::make_unique<SmtpSession>(config, smtp_backend_);
     }
     case Service::pop3: {
       pop3::ServerConfig config;
@@ -533,7 +567,7 @@ void Server::accept_all(const Endpoint& e)
     auto c = std::make_unique<Connection>();
     c->fd = fd;
     c->session = make_session(e.service, peer_address(fd));
-    c->output = c->session->take_output();  // the greeting, where the protocol has one
+    collect_output(*c);  // the greeting, where the protocol has one
     connections_.push_back(std::move(c));
   }
 }
@@ -543,13 +577,48 @@ void Server::read_from(Connection& c)
   char buffer[kReadChunk];
   ssize_t n = recv(c.fd, buffer, sizeof buffer, 0);
   if (n > 0) {
-    c.session->receive(std::string_view(buffer, static_cast<std::size_t>(n)));
-    c.output += c.session->take_output();
+    std::string_view bytes(buffer, static_cast<std::size_t>(n));
+    if (!c.tls) {
+      c.session->receive(bytes);
+    } else {
+      bool was_established = c.tls->established();
+      std::string plaintext;
+      if (!c.tls->feed(bytes, plaintext)) {  // the alert goes out, then the connection closes
+        c.output += c.tls->take_ciphertext();
+        c.finished = true;
+        return;
+      }
+      if (c.tls->established() && !was_established)
+        c.session->tls_established();
+      if (!plaintext.empty())
+        c.session->receive(plaintext);
+      c.peer_done = c.tls->peer_closed();
+    }
+    collect_output(c);
   } else if (n == 0) {
     c.peer_done = true;
   } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
     c.broken = true;
   }
+}
+
+// Moves what the engine wants said into the socket's buffer, through TLS when it is on; starts
+// TLS right after the plaintext 220 to STARTTLS.
+void Server::collect_output(Connection& c)
+{
+  std::string plaintext = c.session->take_output();
+  if (!c.tls) {
+    c.output += plaintext;
+    if (c.session->take_starttls())
+      c.tls = std::make_unique<TlsStream>(tls_);
+    return;
+  }
+  c.tls->write(plaintext);
+  if (c.session->closed() && !c.finished) {
+    c.tls->close();
+    c.finished = true;
+  }
+  c.output += c.tls->take_ciphertext();
 }
 
 void Server::write_to(Connection& c)
@@ -579,7 +648,7 @@ void Server::run(int stop_fd)
     for (const auto& e : endpoints_)
       fds.push_back({e.fd, accepting, 0});
     for (const auto& c : connections_) {
-      bool wants_input = !c->peer_done && !c->session->closed() &&
+      bool wants_input = !c->peer_done && !c->finished && !c->session->closed() &&
                          c->output.size() < kMaxPendingOutput;
       short events = static_cast<short>((wants_input ? POLLIN : 0) |
                                         (c->output.empty() ? 0 : POLLOUT));
@@ -619,11 +688,12 @@ void Server::run(int stop_fd)
     if (fed)
       for (auto& c : connections_) {
         c->session->store_changed();
-        c->output += c->session->take_output();
+        collect_output(*c);
       }
 
     auto done = [](const Connection& c) {
-      return c.broken || (c.output.empty() && (c.peer_done || c.session->closed()));
+      return c.broken ||
+             (c.output.empty() && (c.peer_done || c.finished || c.session->closed()));
     };
     for (auto& c : connections_)
       if (done(*c))
@@ -667,7 +737,9 @@ int serve_scenario(const scenario::Scenario& s, const ServeOptions& o)
     } else {
       std::cout << server.ports_json() << std::endl;  // flushed: a test waits for this line
       std::cerr << "mailsim serve: " << server.accounts() << " accounts of scenario " << s.name
-                << " on " << o.bind << "; SIGINT (Ctrl-C) or SIGTERM stops\n";
+                << " on " << o.bind << "; SIGINT (Ctrl-C) or SIGTERM stops\n"
+                << "mailsim serve: STARTTLS on the SMTP ports with a self-signed certificate, "
+                << server.tls().fingerprint() << "\n";
       server.run(stop[0]);
     }
   }

@@ -5,7 +5,8 @@ Usage: test_realclient.py MAILSIM SCENARIO TEST
 
 Each TEST starts its own `mailsim serve SCENARIO` on kernel-chosen ports, reads the one JSON
 line naming the ports, drives real clients nobody here wrote against it, asserts the exact
-bytes they got back, then stops the server with SIGTERM (or SIGINT) and asserts exit 0. Every
+bytes they got back (STARTTLS too, with Python's ssl and curl, not verifying the certificate
+serve makes up), then stops the server with SIGTERM (or SIGINT) and asserts exit 0. Every
 wait has a timeout, and the server is killed in a finally whatever happens.
 
 The scenario is scenarios/rav-canada-to-uday-india.json: rav@cms.com (password maple) and
@@ -21,6 +22,7 @@ import select
 import signal
 import smtplib
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -112,11 +114,11 @@ def smtplib_send(server, port_name="submission", login=RAV, message=MESSAGE):
 # ---- the tests ----
 
 def test_python_smtp(server):
-    """smtplib: submission with AUTH, relay port without, relaying refused, no STARTTLS."""
+    """smtplib in the clear: submission with AUTH, relay port without, relaying refused."""
     with smtplib.SMTP("127.0.0.1", server.ports["submission"], timeout=TIMEOUT) as smtp:
         code, _ = smtp.ehlo("rav-laptop")
         equal(code, 250, "EHLO")
-        check(not smtp.has_extn("starttls"), "STARTTLS advertised without TLS")
+        check(smtp.has_extn("starttls"), "STARTTLS offered (serve does real TLS)")
         check("PLAIN" in smtp.esmtp_features["auth"], "AUTH PLAIN offered")
         # rfc6409.txt 4.3 / rfc4954.txt 6: submission wants AUTH before MAIL.
         equal(smtp.mail("rav@cms.com"), (530, b"5.7.0 Authentication required"), "MAIL, no AUTH")
@@ -135,7 +137,7 @@ def test_python_smtp(server):
     # Port 25: a local recipient needs no AUTH, an outside one is relaying.
     with smtplib.SMTP("127.0.0.1", server.ports["smtp"], timeout=TIMEOUT) as smtp:
         smtp.ehlo("mail.cms.com")
-        check(not smtp.has_extn("starttls"), "STARTTLS advertised on port 25")
+        check(smtp.has_extn("starttls"), "STARTTLS offered on port 25")
         try:
             smtp.sendmail("rav@cms.com", ["someone@example.org"], MESSAGE)
             raise AssertionError("relaying to example.org was accepted")
@@ -159,6 +161,8 @@ def test_python_pop3(server):
     smtplib_send(server)
     pop = poplib.POP3("127.0.0.1", server.ports["pop3"], timeout=TIMEOUT)
     check(pop.getwelcome().startswith(b"+OK"), f"greeting {pop.getwelcome()!r}")
+    equal(pop.capa(), {"TOP": [], "USER": [], "PIPELINING": [], "UIDL": [],
+                       "IMPLEMENTATION": ["mailsim"]}, "CAPA (no STLS: no TLS on POP3)")
     equal(pop.user(UDAY[0]), b"+OK uday@ums.com is a valid mailbox", "USER")
     check(pop.pass_(UDAY[1]).startswith(b"+OK"), "PASS")
     count, octets = pop.stat()
@@ -308,6 +312,89 @@ def test_python_imap_idle(server):
     phone.sock.close()
 
 
+def no_verification():
+    """A client context that accepts serve's made-up certificate."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def received_of(server):
+    """The Received: field of Uday's first message, read with POP3."""
+    pop = poplib.POP3("127.0.0.1", server.ports["pop3"], timeout=TIMEOUT)
+    pop.user(UDAY[0])
+    pop.pass_(UDAY[1])
+    text = b"\r\n".join(pop.retr(1)[1]) + b"\r\n"
+    pop.quit()
+    delivered(text)
+    return re.search(rb"\r\nReceived: (.*?)\r\n(?! )", text, re.S).group(1)
+
+
+def test_python_smtp_starttls(server):
+    """smtplib with STARTTLS (rfc3207.txt): a real TLS handshake, EHLO again, AUTH inside."""
+    with smtplib.SMTP("127.0.0.1", server.ports["submission"], timeout=TIMEOUT) as smtp:
+        smtp.ehlo("rav-laptop")
+        equal(smtp.starttls(context=no_verification()), (220, b"2.0.0 Ready to start TLS"),
+              "STARTTLS")
+        check(smtp.sock.version() in ("TLSv1.2", "TLSv1.3"), f"TLS {smtp.sock.version()}")
+        certificate = smtp.sock.getpeercert(binary_form=True)
+        smtp.ehlo("rav-laptop")
+        # rfc3207.txt 4.2: the server must not offer STARTTLS again.
+        check(not smtp.has_extn("starttls"), "STARTTLS offered inside TLS")
+        equal(smtp.docmd("STARTTLS"), (503, b"5.5.1 Bad sequence of commands"), "STARTTLS again")
+        smtp.login(*RAV)
+        equal(smtp.sendmail("rav@cms.com", ["uday@ums.com"], MESSAGE), {}, "send inside TLS")
+    # rfc4954.txt 7 / rfc3848.txt: authenticated, inside TLS.
+    check(b" with ESMTPSA id" in received_of(server), "Received: says ESMTPSA")
+
+    # The certificate is self-signed for localhost: trusting exactly it, verification passes.
+    context = ssl.create_default_context(cadata=ssl.DER_cert_to_PEM_cert(certificate))
+    with smtplib.SMTP("127.0.0.1", server.ports["smtp"], timeout=TIMEOUT) as smtp:
+        smtp.ehlo("mail.cms.com")
+        smtp._host = "localhost"  # the name starttls() checks the certificate against
+        equal(smtp.starttls(context=context)[0], 220, "STARTTLS, certificate verified")
+        equal(smtp.ehlo("mail.cms.com")[0], 250, "EHLO inside TLS")
+
+
+def test_starttls_misuse(server):
+    """Commands sent in the clear after STARTTLS are never run (rfc3207.txt 4.2, the 2011
+    injection flaw); a peer that breaks the handshake is dropped, and serve goes on."""
+    raw = socket.create_connection(("127.0.0.1", server.ports["smtp"]), timeout=TIMEOUT)
+    raw.recv(4096)  # greeting
+    raw.sendall(b"EHLO attacker\r\n")
+    check(raw.recv(4096).endswith(b"250 8BITMIME\r\n"), "EHLO")
+    raw.sendall(b"STARTTLS\r\nMAIL FROM:<injected@example.org>\r\n")
+    equal(raw.recv(4096), b"220 2.0.0 Ready to start TLS\r\n", "only the 220, nothing for MAIL")
+    tls = no_verification().wrap_socket(raw)
+    tls.sendall(b"RSET\r\n")
+    # Had the injected MAIL run, RSET would still answer 250; the tell is the state: after
+    # the handshake the session starts over, so MAIL before EHLO is a bad sequence.
+    equal(tls.recv(4096), b"250 2.0.0 OK\r\n", "RSET inside TLS")
+    tls.sendall(b"MAIL FROM:<rav@cms.com>\r\n")
+    equal(tls.recv(4096), b"503 5.5.1 Bad sequence of commands\r\n",
+          "no EHLO since the handshake (rfc3207.txt 4.2)")
+    tls.close()
+
+    broken = socket.create_connection(("127.0.0.1", server.ports["submission"]), timeout=TIMEOUT)
+    broken.recv(4096)
+    broken.sendall(b"EHLO x\r\n")
+    broken.recv(4096)
+    broken.sendall(b"STARTTLS\r\n")
+    equal(broken.recv(4096), b"220 2.0.0 Ready to start TLS\r\n", "STARTTLS")
+    broken.sendall(b"this is not a TLS ClientHello\r\n")
+    received = b""
+    while True:  # perhaps a TLS alert, then the server closes (a timeout fails the test)
+        chunk = broken.recv(4096)
+        if not chunk:
+            break
+        received += chunk
+    check(received == b"" or received[:1] == b"\x15",
+          f"nothing or a TLS alert record before the close: {received!r}")
+    broken.close()
+    smtplib_send(server)  # still serving
+
+
 def test_curl_smtp_pop3(server):
     """curl sends over submission with AUTH; curl and poplib retrieve over POP3."""
     with tempfile.NamedTemporaryFile() as f:
@@ -317,6 +404,12 @@ def test_curl_smtp_pop3(server):
                             "--mail-from", "rav@cms.com", "--mail-rcpt", "uday@ums.com",
                             "-T", f.name, "--user", "rav@cms.com:maple")
         equal(rc, 0, f"curl smtp send ({err})")
+        # The same over STARTTLS (--ssl-reqd: TLS or fail; -k: the certificate is made up).
+        rc, out, err = curl(f"smtp://127.0.0.1:{server.ports['submission']}/rav-laptop",
+                            "--ssl-reqd", "--insecure", "--mail-from", "rav@cms.com",
+                            "--mail-rcpt", "uday@ums.com", "-T", f.name,
+                            "--user", "rav@cms.com:maple")
+        equal(rc, 0, f"curl smtp send over STARTTLS ({err})")
         # Relaying to an outside domain on port 25 is refused (curl exit 55: send failed).
         rc, out, err = curl(f"smtp://127.0.0.1:{server.ports['smtp']}/mail.cms.com",
                             "--mail-from", "rav@cms.com", "--mail-rcpt", "x@example.org",
@@ -332,11 +425,16 @@ def test_curl_smtp_pop3(server):
     base = f"pop3://127.0.0.1:{server.ports['pop3']}"
     rc, listing, err = curl(base + "/", "--user", "uday@ums.com:chai")
     equal(rc, 0, f"curl pop3 LIST ({err})")
-    check(re.fullmatch(rb"1 \d+\r\n", listing), f"LIST gave {listing!r}")
+    check(re.fullmatch(rb"1 \d+\r\n2 \d+\r\n", listing), f"LIST gave {listing!r}")
     rc, text, err = curl(base + "/1", "--user", "uday@ums.com:chai")
     equal(rc, 0, f"curl pop3 RETR ({err})")
     delivered(text)
     equal(str(len(text)).encode(), listing.split()[1], "RETR size as LIST said")
+    check(b" with ESMTPA id" in text, "the first came in the clear")
+    rc, text, err = curl(base + "/2", "--user", "uday@ums.com:chai")
+    equal(rc, 0, f"curl pop3 RETR 2 ({err})")
+    delivered(text)
+    check(b" with ESMTPSA id" in text, "the second came over STARTTLS")
 
     # Another real client sees the same message.
     pop = poplib.POP3("127.0.0.1", server.ports["pop3"], timeout=TIMEOUT)
@@ -453,12 +551,14 @@ def main():
         TESTS[name](mailsim, scenario)
     else:
         server = Server(mailsim, scenario)
+        passed = False
         try:
             TESTS[name](server)
             equal(server.stop(), 0, "exit code on SIGTERM")
+            passed = True
         finally:
             errors = server.kill()
-            if errors.count("\n") > 1:
+            if not passed:
                 print("mailsim serve said:\n" + errors, file=sys.stderr)
     print(f"{name}: ok")
 
