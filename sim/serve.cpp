@@ -5,9 +5,11 @@
 // accepted connections. Every socket is non-blocking. Each accepted connection gets one
 // server engine (smtp, pop3, imap or webmail) and a buffer of bytes waiting to be written;
 // the loop feeds the engine what arrives, appends what the engine wants said, and writes it
-// when the socket can take it. Buffers are bounded: a connection whose unsent output passes
-// kMaxPendingOutput is not read until it drains, each read takes at most kReadChunk octets,
-// and the engines keep their own line and message limits.
+// when the socket can take it. Buffers are bounded: a read takes at most kReadChunk octets
+// and the next read waits until they have all been fed; they are fed one line at a time, and
+// feeding stops while the unsent output is above kMaxPendingOutput, so a few bytes asking for
+// a large reply many times over (FETCH 1:* BODY[] repeated) cannot pile up more than one
+// reply beyond the limit. The engines keep their own line and message limits.
 //
 // Every provider of the scenario is served by this one process, so all mailboxes live in one
 // store (built by open_mailboxes(), as `run` builds its own). Mail accepted on either SMTP
@@ -394,6 +396,8 @@ struct Connection {
   int fd = -1;
   std::unique_ptr<Session> session;
   std::unique_ptr<TlsStream> tls;  // after STARTTLS
+  std::string input;               // plaintext read but not yet fed to the engine
+  std::size_t input_fed = 0;       // octets of input already fed
   std::string output;              // bytes for the socket (ciphertext once TLS is on)
   bool peer_done = false;          // the peer will send no more (EOF)
   bool finished = false;           // nothing more will be read: close once output is out
@@ -422,6 +426,7 @@ class Server {
   std::unique_ptr<Session> make_session(Service service, const std::string& peer);
   void accept_all(const Endpoint& endpoint);
   void read_from(Connection& c);
+  bool pump(Connection& c);
   void collect_output(Connection& c);
   void write_to(Connection& c);
   void close_connection(Connection& c);
@@ -579,7 +584,7 @@ void Server::read_from(Connection& c)
   if (n > 0) {
     std::string_view bytes(buffer, static_cast<std::size_t>(n));
     if (!c.tls) {
-      c.session->receive(bytes);
+      c.input.assign(bytes);
     } else {
       bool was_established = c.tls->established();
       std::string plaintext;
@@ -590,16 +595,38 @@ void Server::read_from(Connection& c)
       }
       if (c.tls->established() && !was_established)
         c.session->tls_established();
-      if (!plaintext.empty())
-        c.session->receive(plaintext);
+      c.input = std::move(plaintext);
       c.peer_done = c.tls->peer_closed();
+      collect_output(c);  // the handshake's own records
     }
-    collect_output(c);
   } else if (n == 0) {
     c.peer_done = true;
   } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
     c.broken = true;
   }
+}
+
+// Feeds the engine the input read so far, a line at a time, while the output is below its
+// limit. Returns true if anything was fed.
+bool Server::pump(Connection& c)
+{
+  bool fed = false;
+  while (c.input_fed < c.input.size() && c.output.size() < kMaxPendingOutput &&
+         !c.session->closed()) {
+    std::string_view rest = std::string_view(c.input).substr(c.input_fed);
+    std::size_t line_end = rest.find('\n');
+    std::string_view piece = rest.substr(0, line_end == std::string_view::npos ? rest.size()
+                                                                                 : line_end + 1);
+    c.session->receive(piece);
+    c.input_fed += piece.size();
+    collect_output(c);
+    fed = true;
+  }
+  if (c.input_fed == c.input.size() || c.session->closed()) {
+    c.input.clear();
+    c.input_fed = 0;
+  }
+  return fed;
 }
 
 // Moves what the engine wants said into the socket's buffer, through TLS when it is on; starts
@@ -649,7 +676,7 @@ void Server::run(int stop_fd)
       fds.push_back({e.fd, accepting, 0});
     for (const auto& c : connections_) {
       bool wants_input = !c->peer_done && !c->finished && !c->session->closed() &&
-                         c->output.size() < kMaxPendingOutput;
+                         c->input.empty() && c->output.size() < kMaxPendingOutput;
       short events = static_cast<short>((wants_input ? POLLIN : 0) |
                                         (c->output.empty() ? 0 : POLLOUT));
       fds.push_back({c->fd, events, 0});
@@ -670,15 +697,15 @@ void Server::run(int stop_fd)
       auto& c = *connections_[i];
       short revents = fds[first + i].revents;
       if (revents & (POLLIN | POLLHUP | POLLERR)) {
-        if (fds[first + i].events & POLLIN) {
+        if (fds[first + i].events & POLLIN)
           read_from(c);
-          fed = true;
-        } else if (revents & (POLLHUP | POLLERR)) {
+        else if (revents & (POLLHUP | POLLERR))
           c.broken = true;
-        }
       }
       if ((revents & POLLOUT) && !c.broken)
         write_to(c);
+      if (!c.broken && pump(c))
+        fed = true;
     }
     for (std::size_t i = 0; i < endpoints_.size(); ++i)
       if (fds[1 + i].revents & POLLIN)

@@ -17,6 +17,7 @@ import imaplib
 import json
 import os
 import poplib
+import random
 import re
 import select
 import signal
@@ -393,6 +394,52 @@ def test_starttls_misuse(server):
           f"nothing or a TLS alert record before the close: {received!r}")
     broken.close()
     smtplib_send(server)  # still serving
+
+
+def resident_kb(server):
+    """The server's resident memory in kB (Linux)."""
+    with open(f"/proc/{server.process.pid}/status") as status:
+        return int(re.search(r"VmRSS:\s+(\d+) kB", status.read()).group(1))
+
+
+def test_hostile_peers(server):
+    """Random bytes on every port, a peer that says nothing, and a peer that asks for
+    megabytes and never reads: serve answers each with the protocol's own errors or a close,
+    and keeps serving everyone else (one poll loop, non-blocking sockets, bounded buffers)."""
+    rng = random.Random(2023)
+    for name in ("smtp", "submission", "pop3", "imap", "http"):
+        peer = socket.create_connection(("127.0.0.1", server.ports[name]), timeout=TIMEOUT)
+        try:
+            for _ in range(16):
+                peer.sendall(rng.randbytes(4096))
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server gave up on us first, which is allowed
+        peer.close()
+    silent = socket.create_connection(("127.0.0.1", server.ports["imap"]), timeout=TIMEOUT)
+
+    body = b"Subject: big\r\n\r\n" + (b"y" * 998 + b"\r\n") * 60  # 60 kB, lines at the limit
+    with smtplib.SMTP("127.0.0.1", server.ports["submission"], timeout=TIMEOUT) as smtp:
+        smtp.login(*RAV)
+        for _ in range(60):
+            smtp.sendmail("rav@cms.com", ["uday@ums.com"], body)
+    rss_before = resident_kb(server)
+    # 200 requests for the whole 3.6 MB mailbox in 5 kB of input: 720 MB if serve ran them
+    # all before sending anything; it runs the next only once the output has drained.
+    hoarder = socket.create_connection(("127.0.0.1", server.ports["imap"]), timeout=TIMEOUT)
+    hoarder.sendall(b"h1 LOGIN uday@ums.com chai\r\nh2 SELECT INBOX\r\n" +
+                    b"".join(b"f%d FETCH 1:* BODY.PEEK[]\r\n" % i for i in range(200)))
+
+    smtplib_send(server)
+    pop = poplib.POP3("127.0.0.1", server.ports["pop3"], timeout=TIMEOUT)
+    pop.user(UDAY[0])
+    pop.pass_(UDAY[1])
+    equal(pop.stat()[0], 61, "messages, while others misbehave")
+    delivered(b"\r\n".join(pop.retr(61)[1]) + b"\r\n")
+    pop.quit()
+    grown = resident_kb(server) - rss_before
+    check(grown < 64 * 1024, f"serve grew by {grown} kB for a peer that does not read")
+    silent.close()
+    hoarder.close()
 
 
 def test_curl_smtp_pop3(server):
