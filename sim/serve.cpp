@@ -648,6 +648,7 @@ void Server::collect_output(Connection& c)
   c.output += c.tls->take_ciphertext();
 }
 
+// Writes as much of the output as the socket takes now.
 void Server::write_to(Connection& c)
 {
   ssize_t n = send(c.fd, c.output.data(), c.output.size(), MSG_NOSIGNAL);
