@@ -24,8 +24,9 @@
 // and the engine hears tls_established() when the handshake is done. The certificate is
 // self-signed and made at start-up. POP3, IMAP and HTTP stay plaintext and offer no TLS.
 //
-// Time here is the real clock: Date: of webmail messages, Received: stamps and INTERNALDATE
-// are the wall time in UTC, passed in to the engines as they expect (IMAP's epoch is 0).
+// Time here is the real clock: Date: of webmail messages, Received: stamps, INTERNALDATE and
+// the Date field of HTTP responses are the wall time in UTC, passed in to the engines as
+// they expect (IMAP's epoch is 0).
 //
 // Left out: TLS on POP3, IMAP and HTTP (so STLS and IMAP STARTTLS are not advertised), the
 // implicit-TLS ports (465, 993, 995, 443), outbound relay, persistence (the
@@ -107,6 +108,19 @@ std::string domain_of(std::string_view address)
 {
   auto at = address.rfind('@');
   return at == std::string_view::npos ? std::string() : lowercase(address.substr(at + 1));
+}
+
+// rfc9110.txt 5.6.7 IMF-fixdate: "Fri, 04 Dec 2026 06:09:07 GMT".
+std::string http_date(std::int64_t unix_seconds)
+{
+  static const char* const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static const char* const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return fmt::format("{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT", days[tm.tm_wday], tm.tm_mday,
+                     months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 // The mailboxes of every provider of the scenario, and final delivery into them.
@@ -365,6 +379,17 @@ class ImapSession : public EngineSession<imap::ServerSession> {
   }
 };
 
+// HTTP responses carry the time they were made (rfc9110.txt 6.6.1: a server with a clock).
+class HttpSession : public EngineSession<webmail::ServerSession> {
+ public:
+  using EngineSession::EngineSession;
+  void receive(std::string_view bytes) override
+  {
+    engine_.set_date(http_date(unix_now()));
+    EngineSession::receive(bytes);
+  }
+};
+
 // SMTP watches for STARTTLS (RFC 3207 4): the poll loop then runs a real handshake.
 class SmtpSession : public EngineSession<smtp::ServerSession> {
  public:
@@ -552,8 +577,7 @@ std::unique_ptr<Session> Server::make_session(Service service, const std::string
     case Service::http: {
       webmail::ServerConfig config;
       config.hostname = kHostname;
-      return std::make_unique<EngineSession<webmail::ServerSession>>(config, webmail_backend_,
-                                                                     web_sessions_);
+      return std::make_unique<HttpSession>(config, webmail_backend_, web_sessions_);
     }
   }
   return nullptr;

@@ -528,6 +528,11 @@ def test_curl_http(server):
             return int(code), content
 
         equal(call("GET", "/api/folders"), (401, b'{"error":"not logged in"}'), "no session")
+        rc, head, err = curl("--head", "--request", "GET", base + "/api/folders")
+        check(re.search(rb"\r\nDate: (Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d "
+                        rb"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} "
+                        rb"\d\d:\d\d:\d\d GMT\r\n", head),
+              f"an IMF-fixdate Date field (rfc9110.txt 6.6.1): {head!r}")
         equal(call("POST", "/api/login", {"user": "rav@cms.com", "password": "maple"}),
               (200, b'{"ok":true}'), "Rav logs in")
         code, content = call("POST", "/api/send", {"to": ["uday@ums.com"],
