@@ -167,6 +167,9 @@ class ServerSession {
   std::string take_output();
   std::vector<ServerEvent> take_events();
   bool closed() const { return closed_; }
+  // The Date field of the responses from now on (an IMF-fixdate, rfc9110 5.6.7), for a driver
+  // with a clock; "" sends none.
+  void set_date(std::string date) { config_.date = std::move(date); }
 
  private:
   void handle(const http::Request& request);

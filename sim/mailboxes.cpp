@@ -18,16 +18,12 @@ store::Folder& make_folder(store::Account& account, const std::string& name) {
 
 }  // namespace
 
-MailStores build_stores(const scenario::Scenario& scenario) {
-  MailStores stores;
-  for (const auto& provider : scenario.providers)
-    stores[provider.domain] = std::make_unique<store::MailStore>(provider.domain);
-
+void open_mailboxes(const scenario::Scenario& scenario, const StoreForDomain& store_for) {
   for (const auto& person : scenario.people) {
-    auto it = stores.find(person.address.substr(person.address.rfind('@') + 1));
-    if (it == stores.end())
+    auto* store = store_for(person.address.substr(person.address.rfind('@') + 1));
+    if (store == nullptr)
       continue;  // the loader checked every address; a hand-built scenario may skip it
-    auto& account = it->second->add_account(person.address, person.password);
+    auto& account = store->add_account(person.address, person.password);
     for (const auto& preloaded : person.mailbox) {
       auto& folder = make_folder(account, preloaded.name);
       for (const auto& message : preloaded.messages)
@@ -35,6 +31,16 @@ MailStores build_stores(const scenario::Scenario& scenario) {
                       std::set<std::string>(message.flags.begin(), message.flags.end()), 0);
     }
   }
+}
+
+MailStores build_stores(const scenario::Scenario& scenario) {
+  MailStores stores;
+  for (const auto& provider : scenario.providers)
+    stores[provider.domain] = std::make_unique<store::MailStore>(provider.domain);
+  open_mailboxes(scenario, [&stores](const std::string& domain) -> store::MailStore* {
+    auto it = stores.find(domain);
+    return it == stores.end() ? nullptr : it->second.get();
+  });
   return stores;
 }
 

@@ -3,6 +3,8 @@
 //   mailsim run SCENARIO [--trace FILE] [--seed N] [--quiet] [--explain] [--cfg=K:V] [--log=...]
 //   mailsim validate SCENARIO
 //   mailsim list [--dir DIR]
+//   mailsim serve SCENARIO [--bind ADDR] [--smtp-port N] [--submission-port N] [--pop3-port N]
+//                 [--imap-port N] [--http-port N]
 //   mailsim --help | --version
 //
 // Exit codes: 0 success, 1 internal failure, 2 bad input (usage, scenario),
@@ -12,6 +14,7 @@
 #include "sim/run.hpp"
 #include "sim/scenario.hpp"
 #include "sim/scenario_list.hpp"
+#include "sim/serve.hpp"
 
 #include <CLI/CLI.hpp>
 #include <simgrid/s4u/Engine.hpp>
@@ -85,6 +88,28 @@ int main(int argc, char** argv)
   auto* list = app.add_subcommand("list", "Show the bundled scenarios, one line each");
   list->add_option("--dir", list_dir, "List the scenarios in DIR instead")->type_name("DIR");
 
+  std::string serve_path;
+  sim::ServeOptions serve_options;
+  auto* serve = app.add_subcommand(
+      "serve", "Serve the scenario's users and mailboxes to real mail clients on loopback ports");
+  serve->add_option("scenario", serve_path, "Scenario file (JSON, format v1)")->required();
+  serve->add_option("--bind", serve_options.bind, "Address to listen on")
+      ->capture_default_str();
+  serve->add_option("--smtp-port", serve_options.smtp_port, "SMTP relay port (0: any free port)")
+      ->capture_default_str();
+  serve->add_option("--submission-port", serve_options.submission_port,
+                    "SMTP submission port, AUTH required (0: any free port)")
+      ->capture_default_str();
+  serve->add_option("--pop3-port", serve_options.pop3_port, "POP3 port (0: any free port)")
+      ->capture_default_str();
+  serve->add_option("--imap-port", serve_options.imap_port, "IMAP port (0: any free port)")
+      ->capture_default_str();
+  serve->add_option("--http-port", serve_options.http_port, "Webmail HTTP port (0: any free port)")
+      ->capture_default_str();
+  for (auto* port : {"--smtp-port", "--submission-port", "--pop3-port", "--imap-port",
+                     "--http-port"})
+    serve->get_option(port)->check(CLI::Range(0, 65535));
+
   std::vector<const char*> cli_argv;
   for (const auto& a : ours)
     cli_argv.push_back(a.c_str());
@@ -107,6 +132,9 @@ int main(int argc, char** argv)
                 << s.script.size() << " script steps)\n";
       return sim::kExitOk;
     }
+    if (*serve)
+      return sim::serve_scenario(scenario::load_scenario(sim::find_scenario(serve_path)),
+                                 serve_options);
     auto s = scenario::load_scenario(sim::find_scenario(scenario_path));
     if (*seed_option)
       s.seed = seed;

@@ -3,8 +3,9 @@
 // The users and mailboxes of a scenario are served over SMTP relay,
 // submission, POP3, IMAP and HTTP (the webmail JSON API) so that real clients
 // (Thunderbird, Python's smtplib/poplib/imaplib, curl) can talk to them. One
-// thread, one poll(2) loop, one engine session per connection. No TLS (so no
-// STARTTLS is advertised) and no outbound relay. docs/serve.md tells an
+// thread, one poll(2) loop, one engine session per connection. STARTTLS on the
+// SMTP ports is real TLS (OpenSSL, a self-signed certificate made at start-up);
+// POP3, IMAP and HTTP are plaintext; no outbound relay. docs/serve.md tells an
 // instructor how to use it.
 #pragma once
 
