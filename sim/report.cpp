@@ -1,8 +1,10 @@
 #include "sim/report.hpp"
 
 #include "sim/agents.hpp"
+#include "sim/postal.hpp"
 
 #include "models/message.hpp"
+#include "models/post_route.hpp"
 
 #include <fmt/format.h>
 #include <simgrid/s4u/Engine.hpp>
@@ -102,14 +104,24 @@ void write_story(std::ostream& out, const World& world)
   out << fmt::format("mailsim: scenario {} (seed {})\n", s.name, s.seed);
   if (not s.description.empty())
     out << s.description << "\n";
-  out << "\n" << fmt::format("{:>11}  {:<4} {:<5} {:<22} {:<22} {}\n", "time (s)", "conn", "proto",
-                             "from", "to", "what");
+  // A run of a day or more (the post) also shows the elapsed days and hours.
+  bool long_run = world.end_s() >= 86400;
+  if (long_run)
+    out << "\n" << fmt::format("{:>14}  {:<13} {:<4} {:<6} {:<22} {:<22} {}\n", "time (s)",
+                               "elapsed", "conn", "proto", "from", "to", "what");
+  else
+    out << "\n" << fmt::format("{:>11}  {:<4} {:<5} {:<22} {:<22} {}\n", "time (s)", "conn",
+                               "proto", "from", "to", "what");
 
   for (const auto& e : world.recorder().events()) {
     std::string from = endpoint(e.src_host, e.src_actor);
     std::string to = e.dst_host.empty() ? "" : endpoint(e.dst_host, e.dst_actor);
-    auto prefix = fmt::format("{:>11.6f}  {:<4} {:<5} {:<22} {:<22} ", e.time,
-                              e.conn.empty() ? "-" : e.conn, e.kind, from, to.empty() ? "" : to);
+    auto prefix =
+        long_run ? fmt::format("{:>14.6f}  {:<13} {:<4} {:<6} {:<22} {:<22} ", e.time,
+                               post::elapsed_text(e.time), e.conn.empty() ? "-" : e.conn, e.kind,
+                               from, to)
+                 : fmt::format("{:>11.6f}  {:<4} {:<5} {:<22} {:<22} ", e.time,
+                               e.conn.empty() ? "-" : e.conn, e.kind, from, to);
     if (e.kind == "tcp") {
       std::string note = e.summary;
       if (e.summary == "SYN")
@@ -140,7 +152,11 @@ void write_story(std::ostream& out, const World& world)
 void write_summary(std::ostream& out, const World& world)
 {
   const auto& s = world.scenario();
-  out << fmt::format("Summary at {:.6f} s (the end of the run)\n", s.end_s);
+  if (world.end_s() >= 86400)
+    out << fmt::format("Summary at {:.6f} s ({}, the end of the run)\n", world.end_s(),
+                       post::elapsed_text(world.end_s()));
+  else
+    out << fmt::format("Summary at {:.6f} s (the end of the run)\n", world.end_s());
 
   int n = 0;
   for (const auto& t : world.timelines()) {
@@ -228,6 +244,7 @@ void write_summary(std::ostream& out, const World& world)
                        state.person, state.device, state.messages.size(),
                        state.messages.size() == 1 ? "" : "s", state.sessions,
                        state.sessions == 1 ? "" : "s");
+  write_postal_summary(out, world);
 }
 
 nlohmann::json trace_header(const World& world)
@@ -257,7 +274,7 @@ nlohmann::json trace_header(const World& world)
           {"scenario", {{"name", s.name}, {"hash", s.hash}}},
           {"seed", s.seed},
           {"epoch_unix", s.epoch_unix},
-          {"end_s", s.end_s},
+          {"end_s", world.end_s()},
           {"world", {{"places", places}, {"hosts", hosts}, {"links", links}}}};
 }
 
@@ -291,6 +308,18 @@ nlohmann::json trace_event(const TraceEvent& e)
     j["summary"] = e.summary;
   if (not e.message_id.empty())
     j["message_id"] = e.message_id;
+  if (e.kind == "postal") {
+    j["letter"] = e.letter;
+    j["step"] = e.step;
+    j["stage"] = e.stage;
+    j["place"] = e.place;
+    j["local_time"] = e.local_time;
+    if (e.step == "departed") {
+      j["vehicle"] = e.vehicle;
+      j["km"] = e.km;
+    }
+    j["hands"] = e.hands;
+  }
   return j;
 }
 

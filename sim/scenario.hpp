@@ -8,6 +8,8 @@
 // seconds, bandwidths in bytes per second. Nothing here touches SimGrid.
 #pragma once
 
+#include "models/post_route.hpp"
+
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -105,6 +107,21 @@ struct Dns {
   double ttl_s = 3600;     // TTL of the MX and A records it serves
 };
 
+// A paper letter posted by one person to another (docs/postal.md).
+struct Letter {
+  double at_s = 0;         // when the sender drops it into the post box
+  std::string from, to;    // Person::name of the sender and of the recipient
+  std::string subject;     // what the story calls it
+  std::string body;        // plain text, for the record
+};
+
+// The physical mail of the story: letters and the route they take.
+struct Postal {
+  std::vector<Letter> letters;      // none: no postal simulation at all
+  bool end_when_read = true;        // stop the run once every letter and email has been read
+  std::vector<post::Stage> route = post::default_route();
+};
+
 struct Scenario {
   int version = 1;
   std::string name;
@@ -118,6 +135,7 @@ struct Scenario {
   std::vector<Provider> providers;
   std::vector<Person> people;
   std::vector<Step> script;      // sorted by at_s, stable
+  Postal postal;
   std::string hash;              // hex digest of the file's bytes (FNV-1a 64)
 };
 
