@@ -338,6 +338,21 @@ void start_postal(const scenario::Scenario& scenario)
   })->daemonize();
 }
 
+nlohmann::json postal_trace_summary()
+{
+  auto t_or_null = [](double t) { return t < 0 ? nlohmann::json() : nlohmann::json(t); };
+  nlohmann::json letters = nlohmann::json::array();
+  for (const auto& l : office().letters)
+    letters.push_back({{"letter", l.id},
+                       {"from", l.letter->from},
+                       {"to", l.letter->to},
+                       {"subject", l.letter->subject},
+                       {"posted", t_or_null(l.posted)},
+                       {"in_mailbox", t_or_null(l.in_mailbox)},
+                       {"read", t_or_null(l.read)}});
+  return letters;
+}
+
 void write_postal_summary(std::ostream& out, const World& world)
 {
   const auto& s = world.scenario();

@@ -3,6 +3,8 @@
 
 #include "sim/scenario.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <array>
 #include <ostream>
 #include <string>
@@ -32,6 +34,9 @@ bool postal_enabled(const scenario::Scenario& scenario);
 void start_postal(const scenario::Scenario& scenario);
 
 const std::vector<LetterRecord>& letter_records();
+
+// The letters for the trace's summary record: times of posting, mailbox and reading.
+nlohmann::json postal_trace_summary();
 
 // Each letter's journey, then letter and email side by side.
 void write_postal_summary(std::ostream& out, const World& world);

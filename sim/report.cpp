@@ -349,7 +349,10 @@ nlohmann::json trace_summary(const World& world)
   nlohmann::json bytes = nlohmann::json::object();
   for (const auto& [kind, n] : world.recorder().bytes_by_kind())
     bytes[kind] = n;
-  return {{"record", "summary"}, {"emails", emails}, {"bytes", bytes}};
+  nlohmann::json summary = {{"record", "summary"}, {"emails", emails}, {"bytes", bytes}};
+  if (not letter_records().empty())
+    summary["letters"] = postal_trace_summary();
+  return summary;
 }
 
 void write_trace(std::ostream& out, const World& world)
