@@ -374,7 +374,8 @@ void write_postal_summary(std::ostream& out, const World& world)
       if (l.reached[k] < 0)
         break;
       if (l.left[k] < 0) {
-        out << fmt::format("    {:<46} until the end of the run\n", "waiting for " + stage.waits_for);
+        out << fmt::format("    {:<46} until the end of the run\n",
+                           "waiting for " + stage.waits_for);
         break;
       }
       out << fmt::format("    {:<46} {:>16}\n", "waiting for " + stage.waits_for,
@@ -383,8 +384,9 @@ void write_postal_summary(std::ostream& out, const World& world)
                              ? plural(stage.hands, "hand", "hands")
                              : fmt::format("{}, {} km, {}", stage.vehicle, grouped(stage.km),
                                            plural(stage.hands, "hand", "hands"));
-      out << fmt::format("    {:<46} {:>16}  {}\n", stage.key, post::span_text(stage.takes_s),
-                         used);
+      bool done = k + 1 < kStages ? l.reached[k + 1] >= 0 : l.read >= 0;
+      out << fmt::format("    {:<46} {:>16}  {}{}\n", stage.key, post::span_text(stage.takes_s),
+                         used, done ? "" : " (under way at the end of the run)");
     }
   }
 
@@ -474,7 +476,8 @@ void write_postal_summary(std::ostream& out, const World& world)
     std::vector<std::pair<std::string, double>> cpu;
     for (const auto& provider : s.providers) {
       const auto& host = world.platform().host(provider.host);
-      cpu.emplace_back(provider.host, sg_host_get_computed_flops(host.host) / host.host->get_speed());
+      cpu.emplace_back(provider.host,
+                       sg_host_get_computed_flops(host.host) / host.host->get_speed());
     }
     const auto& dns = world.platform().host(s.dns.host);
     cpu.emplace_back(s.dns.host, sg_host_get_computed_flops(dns.host) / dns.host->get_speed());

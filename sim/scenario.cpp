@@ -1310,7 +1310,8 @@ void Reader::read_postal() {
       }
       if (valid) stage.schedule.days = chosen;
     }
-    if (const Json* times = member(change, "times"); times && times->is_array() && !times->empty()) {
+    const Json* times = member(change, "times");
+    if (times && times->is_array() && !times->empty()) {
       std::vector<int> minutes;
       bool valid = true;
       for (const Json* time : items(times)) {
