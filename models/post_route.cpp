@@ -17,8 +17,7 @@ struct Civil {
 
 // Proleptic Gregorian date of a day number (days since 1970-01-01), after H. Hinnant's
 // civil_from_days: count in 400-year eras that start on 1 March.
-Civil civil_from_days(std::int64_t days)
-{
+Civil civil_from_days(std::int64_t days) {
   std::int64_t z = days + 719468;
   std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
   auto day_of_era = static_cast<unsigned>(z - era * 146097);
@@ -32,22 +31,18 @@ Civil civil_from_days(std::int64_t days)
   return {year, month, day};
 }
 
-std::int64_t floor_div(std::int64_t a, std::int64_t b)
-{
+std::int64_t floor_div(std::int64_t a, std::int64_t b) {
   return a / b - ((a % b != 0) && ((a < 0) != (b < 0)) ? 1 : 0);
 }
 
 // Whole local seconds since 1970-01-01 00:00 local, at simulated time t.
-std::int64_t local_seconds(double t, std::int64_t epoch_unix, int utc_offset_minutes)
-{
+std::int64_t local_seconds(double t, std::int64_t epoch_unix, int utc_offset_minutes) {
   return epoch_unix + utc_offset_minutes * 60 + static_cast<std::int64_t>(std::floor(t));
 }
 
-WeeklySchedule weekly(std::initializer_list<int> days, std::initializer_list<int> minutes)
-{
+WeeklySchedule weekly(std::initializer_list<int> days, std::initializer_list<int> minutes) {
   WeeklySchedule schedule;
-  for (int d : days)
-    schedule.days[d] = true;
+  for (int d : days) schedule.days[d] = true;
   schedule.minutes = minutes;
   return schedule;
 }
@@ -56,8 +51,7 @@ constexpr int kSun = 0, kMon = 1, kTue = 2, kWed = 3, kThu = 4, kFri = 5, kSat =
 
 }  // namespace
 
-std::vector<Stage> default_route()
-{
+std::vector<Stage> default_route() {
   std::vector<Stage> route(6);
 
   auto& collection = route[0];
@@ -171,63 +165,51 @@ std::vector<Stage> default_route()
   return route;
 }
 
-std::optional<int> parse_day(const std::string& name)
-{
+std::optional<int> parse_day(const std::string& name) {
   for (int d = 0; d < 7; d++)
-    if (name == kDayNames[d])
-      return d;
+    if (name == kDayNames[d]) return d;
   return std::nullopt;
 }
 
-std::optional<int> parse_time_of_day(const std::string& text)
-{
+std::optional<int> parse_time_of_day(const std::string& text) {
   auto digit = [&text](std::size_t i) { return text[i] >= '0' && text[i] <= '9'; };
   if (text.size() != 5 || text[2] != ':' || !digit(0) || !digit(1) || !digit(3) || !digit(4))
     return std::nullopt;
   int hours = (text[0] - '0') * 10 + (text[1] - '0');
   int minutes = (text[3] - '0') * 10 + (text[4] - '0');
-  if (hours > 23 || minutes > 59)
-    return std::nullopt;
+  if (hours > 23 || minutes > 59) return std::nullopt;
   return hours * 60 + minutes;
 }
 
-std::int64_t local_day(double t, std::int64_t epoch_unix, int utc_offset_minutes)
-{
+std::int64_t local_day(double t, std::int64_t epoch_unix, int utc_offset_minutes) {
   return floor_div(local_seconds(t, epoch_unix, utc_offset_minutes), kDay);
 }
 
-int weekday(std::int64_t day)
-{
+int weekday(std::int64_t day) {
   // 1970-01-01 was a Thursday.
   return static_cast<int>(((day % 7) + 7 + 4) % 7);
 }
 
 std::optional<double> next_departure(const WeeklySchedule& schedule, double t,
-                                     std::int64_t epoch_unix, int utc_offset_minutes)
-{
-  if (schedule.minutes.empty())
-    return std::nullopt;
+                                     std::int64_t epoch_unix, int utc_offset_minutes) {
+  if (schedule.minutes.empty()) return std::nullopt;
   std::int64_t shift = epoch_unix + utc_offset_minutes * 60;  // simulated 0 in local seconds
   double now = static_cast<double>(shift) + t;
   std::int64_t today = local_day(t, epoch_unix, utc_offset_minutes);
   // A week and a day: today's remaining times, then every day of the next week.
   for (std::int64_t day = today; day <= today + 7; day++) {
-    if (not schedule.days[weekday(day)])
-      continue;
+    if (not schedule.days[weekday(day)]) continue;
     std::optional<std::int64_t> best;
     for (int minute : schedule.minutes) {
       std::int64_t start = day * kDay + minute * 60;
-      if (static_cast<double>(start) >= now && (not best || start < *best))
-        best = start;
+      if (static_cast<double>(start) >= now && (not best || start < *best)) best = start;
     }
-    if (best)
-      return static_cast<double>(*best - shift);
+    if (best) return static_cast<double>(*best - shift);
   }
   return std::nullopt;
 }
 
-int business_days_between(std::int64_t from_day, std::int64_t to_day)
-{
+int business_days_between(std::int64_t from_day, std::int64_t to_day) {
   int count = 0;
   for (std::int64_t day = from_day + 1; day <= to_day; day++) {
     int d = weekday(day);
@@ -236,8 +218,7 @@ int business_days_between(std::int64_t from_day, std::int64_t to_day)
   return count;
 }
 
-std::string local_time_text(double t, std::int64_t epoch_unix, int utc_offset_minutes)
-{
+std::string local_time_text(double t, std::int64_t epoch_unix, int utc_offset_minutes) {
   static const char* const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   std::int64_t local = local_seconds(t, epoch_unix, utc_offset_minutes);
@@ -248,37 +229,30 @@ std::string local_time_text(double t, std::int64_t epoch_unix, int utc_offset_mi
                      months[date.month - 1], second_of_day / 3600, second_of_day % 3600 / 60);
 }
 
-std::string local_time_rfc3339(double t, std::int64_t epoch_unix, int utc_offset_minutes)
-{
+std::string local_time_rfc3339(double t, std::int64_t epoch_unix, int utc_offset_minutes) {
   std::int64_t local = local_seconds(t, epoch_unix, utc_offset_minutes);
   std::int64_t day = floor_div(local, kDay);
   std::int64_t second_of_day = local - day * kDay;
   Civil date = civil_from_days(day);
   int offset = utc_offset_minutes < 0 ? -utc_offset_minutes : utc_offset_minutes;
   return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{}{:02}:{:02}", date.year, date.month,
-                     date.day, second_of_day / 3600, second_of_day % 3600 / 60,
-                     second_of_day % 60, utc_offset_minutes < 0 ? '-' : '+', offset / 60,
-                     offset % 60);
+                     date.day, second_of_day / 3600, second_of_day % 3600 / 60, second_of_day % 60,
+                     utc_offset_minutes < 0 ? '-' : '+', offset / 60, offset % 60);
 }
 
-std::string span_text(double seconds)
-{
-  if (seconds < 60)
-    return fmt::format("{:.0f} s", seconds);
+std::string span_text(double seconds) {
+  if (seconds < 60) return fmt::format("{:.0f} s", seconds);
   auto minutes = static_cast<std::int64_t>(std::llround(seconds / 60));
-  if (minutes < 60)
-    return fmt::format("{} min", minutes);
-  if (minutes < 24 * 60)
-    return fmt::format("{} h {:02} min", minutes / 60, minutes % 60);
+  if (minutes < 60) return fmt::format("{} min", minutes);
+  if (minutes < 24 * 60) return fmt::format("{} h {:02} min", minutes / 60, minutes % 60);
   return fmt::format("{} d {} h {:02} min", minutes / (24 * 60), minutes % (24 * 60) / 60,
                      minutes % 60);
 }
 
-std::string elapsed_text(double seconds)
-{
+std::string elapsed_text(double seconds) {
   auto whole = static_cast<std::int64_t>(std::floor(seconds));
-  return fmt::format("+{}d {:02}:{:02}:{:02}", whole / kDay, whole % kDay / 3600,
-                     whole % 3600 / 60, whole % 60);
+  return fmt::format("+{}d {:02}:{:02}:{:02}", whole / kDay, whole % kDay / 3600, whole % 3600 / 60,
+                     whole % 60);
 }
 
 }  // namespace mailsim::post

@@ -36,18 +36,18 @@ struct WeeklySchedule {
 };
 
 struct Stage {
-  std::string key;          // the scenario's name for it: "collection", "flight", ...
-  std::string what;         // what happens, for the story: "the postman's collection round"
-  std::string waits_for;    // what a letter waits for here: "the next collection"
+  std::string key;                 // the scenario's name for it: "collection", "flight", ...
+  std::string what;                // what happens, for the story: "the postman's collection round"
+  std::string waits_for;           // what a letter waits for here: "the next collection"
   std::string from_site, to_site;  // trace hosts: "post-box", "sorting-plant"
-  std::string actor;        // who does it: "postman"
+  std::string actor;               // who does it: "postman"
   bool at_recipient = false;  // the schedule is in the recipient's local time, not the sender's
   WeeklySchedule schedule;
-  double takes_s = 0;       // from the start to the next site
-  std::string vehicle;      // "" when the letter is carried by hand
-  double km = 0;            // distance the vehicle carries it
-  int hands = 0;            // people who handle the letter or its bag in this stage
-  std::string source;       // where the figures come from
+  double takes_s = 0;   // from the start to the next site
+  std::string vehicle;  // "" when the letter is carried by hand
+  double km = 0;        // distance the vehicle carries it
+  int hands = 0;        // people who handle the letter or its bag in this stage
+  std::string source;   // where the figures come from
 };
 
 // The six stages with the figures of docs/postal.md (Toronto to Mumbai).

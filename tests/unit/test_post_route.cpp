@@ -26,18 +26,15 @@ constexpr int kToronto = -300;
 constexpr int kMumbai = 330;
 constexpr double kHour = 3600, kDay = 86400;
 
-const post::Stage& stage(const std::string& key)
-{
+const post::Stage& stage(const std::string& key) {
   static const auto route = post::default_route();
   for (const auto& s : route)
-    if (s.key == key)
-      return s;
+    if (s.key == key) return s;
   FAIL("no stage " << key);
   return route.front();
 }
 
-double next(const std::string& key, double t)
-{
+double next(const std::string& key, double t) {
   const auto& s = stage(key);
   auto start = post::next_departure(s.schedule, t, kEpoch, s.at_recipient ? kMumbai : kToronto);
   REQUIRE(start.has_value());
@@ -46,8 +43,7 @@ double next(const std::string& key, double t)
 
 }  // namespace
 
-TEST_CASE("The epoch of the tests is Friday 4 December 2026, 09:00 in Toronto", "[post]")
-{
+TEST_CASE("The epoch of the tests is Friday 4 December 2026, 09:00 in Toronto", "[post]") {
   CHECK(post::local_time_text(0, kEpoch, kToronto) == "Fri 4 Dec 09:00");
   CHECK(post::local_time_text(0, kEpoch, kMumbai) == "Fri 4 Dec 19:30");
   CHECK(post::local_time_rfc3339(0, kEpoch, kToronto) == "2026-12-04T09:00:00-05:00");
@@ -55,22 +51,20 @@ TEST_CASE("The epoch of the tests is Friday 4 December 2026, 09:00 in Toronto", 
   CHECK(post::weekday(post::local_day(0, kEpoch, kToronto)) == 5);
 }
 
-TEST_CASE("The next collection after a time: weekdays at 17:00 local", "[post]")
-{
-  CHECK(next("collection", 0) == 8 * kHour);                   // Fri 09:00 -> Fri 17:00
-  CHECK(next("collection", 8 * kHour) == 8 * kHour);           // exactly at 17:00: still made
+TEST_CASE("The next collection after a time: weekdays at 17:00 local", "[post]") {
+  CHECK(next("collection", 0) == 8 * kHour);                         // Fri 09:00 -> Fri 17:00
+  CHECK(next("collection", 8 * kHour) == 8 * kHour);                 // exactly at 17:00: still made
   CHECK(next("collection", 8 * kHour + 1) == 3 * kDay + 8 * kHour);  // Fri 17:00:01 -> Mon 17:00
-  CHECK(next("collection", 1 * kDay) == 3 * kDay + 8 * kHour);  // Saturday -> Monday
-  CHECK(next("collection", 3 * kDay) == 3 * kDay + 8 * kHour);  // Monday 09:00 -> Monday 17:00
-  CHECK(next("collection", 0.137) == 8 * kHour);               // fractions of a second are fine
+  CHECK(next("collection", 1 * kDay) == 3 * kDay + 8 * kHour);       // Saturday -> Monday
+  CHECK(next("collection", 3 * kDay) == 3 * kDay + 8 * kHour);       // Monday 09:00 -> Monday 17:00
+  CHECK(next("collection", 0.137) == 8 * kHour);  // fractions of a second are fine
 }
 
-TEST_CASE("The next flight: Mon, Tue, Thu and Sat at 21:35 Toronto time", "[post]")
-{
+TEST_CASE("The next flight: Mon, Tue, Thu and Sat at 21:35 Toronto time", "[post]") {
   double friday_2135 = 12 * kHour + 35 * 60;
-  CHECK(next("flight", 0) == kDay + friday_2135);              // Fri morning -> Sat 21:35
+  CHECK(next("flight", 0) == kDay + friday_2135);  // Fri morning -> Sat 21:35
   CHECK(next("flight", kDay + friday_2135) == kDay + friday_2135);
-  CHECK(next("flight", kDay + friday_2135 + 60) == 3 * kDay + friday_2135);  // -> Mon
+  CHECK(next("flight", kDay + friday_2135 + 60) == 3 * kDay + friday_2135);      // -> Mon
   CHECK(next("flight", 3 * kDay + friday_2135 + 60) == 4 * kDay + friday_2135);  // -> Tue
   CHECK(next("flight", 4 * kDay + friday_2135 + 60) == 6 * kDay + friday_2135);  // -> Thu
   CHECK(post::local_time_text(next("flight", 4 * kDay), kEpoch, kToronto) == "Tue 8 Dec 21:35");
@@ -79,8 +73,7 @@ TEST_CASE("The next flight: Mon, Tue, Thu and Sat at 21:35 Toronto time", "[post
         "Wed 9 Dec 22:30");
 }
 
-TEST_CASE("No delivery round on Sunday in Mumbai; a half-hour offset is kept", "[post]")
-{
+TEST_CASE("No delivery round on Sunday in Mumbai; a half-hour offset is kept", "[post]") {
   // Sun 13 Dec 09:30 Mumbai is 4 h 00 min UTC on Sunday: 8 d 14 h after the epoch.
   double sunday_0930 = 8 * kDay + 14 * kHour;
   CHECK(post::local_time_text(sunday_0930, kEpoch, kMumbai) == "Sun 13 Dec 09:30");
@@ -89,8 +82,7 @@ TEST_CASE("No delivery round on Sunday in Mumbai; a half-hour offset is kept", "
   CHECK(monday_1000 - sunday_0930 == kDay + 30 * 60);
 }
 
-TEST_CASE("An empty schedule never starts; several times a day take the first due", "[post]")
-{
+TEST_CASE("An empty schedule never starts; several times a day take the first due", "[post]") {
   post::WeeklySchedule none;
   none.days.fill(true);
   CHECK_FALSE(post::next_departure(none, 0, kEpoch, 0).has_value());
@@ -106,8 +98,7 @@ TEST_CASE("An empty schedule never starts; several times a day take the first du
   CHECK(*post::next_departure(twice, 2 * kHour + 1, kEpoch, 0) == 22 * kHour);
 }
 
-TEST_CASE("The default route takes the letter from Fri 4 Dec to Mon 14 Dec", "[post]")
-{
+TEST_CASE("The default route takes the letter from Fri 4 Dec to Mon 14 Dec", "[post]") {
   double t = 0;
   for (const auto& s : post::default_route()) {
     t = *post::next_departure(s.schedule, t, kEpoch, s.at_recipient ? kMumbai : kToronto);
@@ -120,8 +111,7 @@ TEST_CASE("The default route takes the letter from Fri 4 Dec to Mon 14 Dec", "[p
                                     post::local_day(t, kEpoch, kMumbai)) == 6);
 }
 
-TEST_CASE("Days and times of day parse strictly", "[post]")
-{
+TEST_CASE("Days and times of day parse strictly", "[post]") {
   CHECK(post::parse_day("Mon") == 1);
   CHECK(post::parse_day("Sun") == 0);
   CHECK_FALSE(post::parse_day("mon").has_value());
@@ -133,8 +123,7 @@ TEST_CASE("Days and times of day parse strictly", "[post]")
   CHECK_FALSE(post::parse_time_of_day("12:60").has_value());
 }
 
-TEST_CASE("Spans and elapsed times read as days, hours and minutes", "[post]")
-{
+TEST_CASE("Spans and elapsed times read as days, hours and minutes", "[post]") {
   CHECK(post::span_text(45) == "45 s");
   CHECK(post::span_text(300) == "5 min");
   CHECK(post::span_text(8 * kHour) == "8 h 00 min");
@@ -150,22 +139,19 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-Json letter_vs_email()
-{
+Json letter_vs_email() {
   std::ifstream in(std::string(MAILSIM_SOURCE_DIR) + "/scenarios/letter-vs-email.json");
   std::ostringstream text;
   text << in.rdbuf();
   return Json::parse(text.str());
 }
 
-std::vector<std::string> problems_in(const Json& doc)
-{
+std::vector<std::string> problems_in(const Json& doc) {
   try {
     scenario::parse_scenario(doc.dump(2), "test.json");
   } catch (const scenario::ScenarioError& e) {
     std::vector<std::string> lines;
-    for (const auto& p : e.problems())
-      lines.push_back(p.to_string());
+    for (const auto& p : e.problems()) lines.push_back(p.to_string());
     return lines;
   }
   return {};
@@ -175,8 +161,7 @@ using Lines = std::vector<std::string>;
 
 }  // namespace
 
-TEST_CASE("The letter-vs-email scenario posts one letter on the default route", "[post]")
-{
+TEST_CASE("The letter-vs-email scenario posts one letter on the default route", "[post]") {
   auto s = scenario::parse_scenario(letter_vs_email().dump(), "letter-vs-email.json");
   REQUIRE(s.postal.letters.size() == 1);
   CHECK(s.postal.letters[0].from == "Rav");
@@ -189,19 +174,17 @@ TEST_CASE("The letter-vs-email scenario posts one letter on the default route", 
   CHECK(s.postal.route[2].takes_s == 14 * kHour + 25 * 60);
 }
 
-TEST_CASE("A scenario without a postal section posts nothing", "[post]")
-{
+TEST_CASE("A scenario without a postal section posts nothing", "[post]") {
   auto doc = letter_vs_email();
   doc.erase("postal");
   auto s = scenario::parse_scenario(doc.dump(), "t.json");
   CHECK(s.postal.letters.empty());
 }
 
-TEST_CASE("A route stage can be changed field by field", "[post]")
-{
+TEST_CASE("A route stage can be changed field by field", "[post]") {
   auto doc = letter_vs_email();
-  doc["postal"]["route"]["flight"] = {{"days", {"Wed", "Sun"}}, {"times", {"23:10", "08:05"}},
-                                      {"takes", "16h"}, {"km", 13000}};
+  doc["postal"]["route"]["flight"] = {
+      {"days", {"Wed", "Sun"}}, {"times", {"23:10", "08:05"}}, {"takes", "16h"}, {"km", 13000}};
   doc["postal"]["end_when_read"] = false;
   auto s = scenario::parse_scenario(doc.dump(), "t.json");
   const auto& flight = s.postal.route[2];
@@ -214,8 +197,7 @@ TEST_CASE("A route stage can be changed field by field", "[post]")
   CHECK_FALSE(s.postal.end_when_read);
 }
 
-TEST_CASE("Postal problems name the JSON path and what is wrong", "[post]")
-{
+TEST_CASE("Postal problems name the JSON path and what is wrong", "[post]") {
   auto change = [](auto edit) {
     auto doc = letter_vs_email();
     edit(doc);
@@ -229,9 +211,10 @@ TEST_CASE("Postal problems name the JSON path and what is wrong", "[post]")
         Lines{"postal.letters[0].at: \"31d\" is after the end of the run (\"30d\")"});
   CHECK(change([](Json& d) { d["postal"]["letters"][0].erase("from"); }) ==
         Lines{"postal.letters[0]: missing field \"from\""});
-  CHECK(change([](Json& d) { d["postal"]["route"]["flight"]["times"] = {"21:35", "25:00"}; }) ==
-        Lines{"postal.route.flight.times[1]: \"25:00\" is not a time of day (\"HH:MM\", like "
-              "\"17:00\")"});
+  CHECK(change([](Json& d) {
+          d["postal"]["route"]["flight"]["times"] = {"21:35", "25:00"};
+        }) == Lines{"postal.route.flight.times[1]: \"25:00\" is not a time of day (\"HH:MM\", like "
+                    "\"17:00\")"});
   CHECK(change([](Json& d) { d["postal"]["route"]["flight"]["days"] = {"Fry"}; }) ==
         Lines{"postal.route.flight.days[0]: \"Fry\" is not one of \"Mon\", \"Tue\", \"Wed\", "
               "\"Thu\", \"Fri\", \"Sat\", \"Sun\""});
