@@ -4,8 +4,10 @@
 #include "sim/expect.hpp"
 #include "sim/explain.hpp"
 #include "sim/lesson.hpp"
+#include "sim/postal.hpp"
 
 #include "models/message.hpp"
+#include "models/post_route.hpp"
 
 #include <fmt/format.h>
 #include <simgrid/s4u/Engine.hpp>
@@ -162,16 +164,26 @@ void write_story(std::ostream& out, const World& world, bool explain)
   if (not s.description.empty())
     out << s.description << "\n";
   write_tls_legend(out, s);
-  out << "\n" << fmt::format("{:>11}  {:<4} {:<5} {:<22} {:<22} {}\n", "time (s)", "conn", "proto",
-                             "from", "to", "what");
+  // A run of a day or more (the post) also shows the elapsed days and hours.
+  bool long_run = world.end_s() >= 86400;
+  if (long_run)
+    out << "\n" << fmt::format("{:>14}  {:<13} {:<4} {:<6} {:<22} {:<22} {}\n", "time (s)",
+                               "elapsed", "conn", "proto", "from", "to", "what");
+  else
+    out << "\n" << fmt::format("{:>11}  {:<4} {:<5} {:<22} {:<22} {}\n", "time (s)", "conn",
+                               "proto", "from", "to", "what");
 
   for (const auto& e : world.recorder().events()) {
     if (explainer)
       out << explainer->before(e);
     std::string from = endpoint(e.src_host, e.src_actor);
     std::string to = e.dst_host.empty() ? "" : endpoint(e.dst_host, e.dst_actor);
-    auto prefix = fmt::format("{:>11.6f}  {:<4} {:<5} {:<22} {:<22} ", e.time,
-                              e.conn.empty() ? "-" : e.conn, e.kind, from, to.empty() ? "" : to);
+    auto prefix =
+        long_run ? fmt::format("{:>14.6f}  {:<13} {:<4} {:<6} {:<22} {:<22} ", e.time,
+                               post::elapsed_text(e.time), e.conn.empty() ? "-" : e.conn, e.kind,
+                               from, to)
+                 : fmt::format("{:>11.6f}  {:<4} {:<5} {:<22} {:<22} ", e.time,
+                               e.conn.empty() ? "-" : e.conn, e.kind, from, to);
     if (e.kind == "tcp") {
       std::string note = e.summary;
       if (e.summary == "SYN")
@@ -203,7 +215,11 @@ void write_story(std::ostream& out, const World& world, bool explain)
 void write_summary(std::ostream& out, const World& world)
 {
   const auto& s = world.scenario();
-  out << fmt::format("Summary at {:.6f} s (the end of the run)\n", s.end_s);
+  if (world.end_s() >= 86400)
+    out << fmt::format("Summary at {:.6f} s ({}, the end of the run)\n", world.end_s(),
+                       post::elapsed_text(world.end_s()));
+  else
+    out << fmt::format("Summary at {:.6f} s (the end of the run)\n", world.end_s());
 
   int n = 0;
   for (const auto& t : world.timelines()) {
@@ -325,6 +341,7 @@ void write_summary(std::ostream& out, const World& world)
                        state.person, state.device, state.messages.size(),
                        state.messages.size() == 1 ? "" : "s", state.sessions,
                        state.sessions == 1 ? "" : "s");
+  write_postal_summary(out, world);
 
   // Teaching sections (issue 4): the scenario's idea, then its expectations.
   write_lesson(out, world);
@@ -358,7 +375,7 @@ nlohmann::json trace_header(const World& world)
           {"scenario", {{"name", s.name}, {"hash", s.hash}}},
           {"seed", s.seed},
           {"epoch_unix", s.epoch_unix},
-          {"end_s", s.end_s},
+          {"end_s", world.end_s()},
           {"world", {{"places", places}, {"hosts", hosts}, {"links", links}}}};
 }
 
@@ -395,6 +412,18 @@ nlohmann::json trace_event(const TraceEvent& e)
   if (e.tls) {
     j["tls"] = true;
     j["tls_overhead"] = e.tls_overhead;
+  }
+  if (e.kind == "postal") {
+    j["letter"] = e.letter;
+    j["step"] = e.step;
+    j["stage"] = e.stage;
+    j["place"] = e.place;
+    j["local_time"] = e.local_time;
+    if (e.step == "departed") {
+      j["vehicle"] = e.vehicle;
+      j["km"] = e.km;
+    }
+    j["hands"] = e.hands;
   }
   return j;
 }
@@ -445,6 +474,8 @@ nlohmann::json trace_summary(const World& world)
   if (not world.recorder().tls_overhead_by_kind().empty())
     summary["tls_overhead"] = world.recorder().tls_overhead_by_kind();
   add_teaching(summary, world);
+  if (not letter_records().empty())
+    summary["letters"] = postal_trace_summary();
   return summary;
 }
 

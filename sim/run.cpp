@@ -4,9 +4,11 @@
 #include "sim/daemons.hpp"
 #include "sim/expect.hpp"
 #include "sim/platform.hpp"
+#include "sim/postal.hpp"
 #include "sim/report.hpp"
 #include "sim/world.hpp"
 
+#include <simgrid/plugins/load.h>
 #include <simgrid/s4u.hpp>
 #include <xbt/config.hpp>
 #include <xbt/log.h>
@@ -66,6 +68,11 @@ int run_scenario(const scenario::Scenario& scenario, const RunOptions& options)
   if (simgrid::config::is_default("contexts/stack-size"))
     engine.set_config("contexts/stack-size:256");  // KiB; our actors are shallow
 
+  // The letter-against-email summary reports the servers' CPU seconds: the host load
+  // plugin counts them, and must see the hosts being created.
+  if (postal_enabled(scenario))
+    sg_host_load_plugin_init();
+
   bool keep_events = (options.story && not options.quiet) || not options.trace_path.empty() ||
                      not scenario.expect.empty() || not scenario.lesson.points.empty();
   World world(scenario, keep_events);
@@ -75,8 +82,10 @@ int run_scenario(const scenario::Scenario& scenario, const RunOptions& options)
   for (const auto& provider : scenario.providers)
     start_mail_server(provider);
   start_script(scenario);
+  start_postal(scenario);
 
   engine.run();
+  world.set_ended_at(sg4::Engine::get_clock());
   XBT_INFO("Run finished at %.6f s: %llu trace events", sg4::Engine::get_clock(),
            static_cast<unsigned long long>(world.recorder().count()));
 

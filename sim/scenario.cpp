@@ -26,6 +26,7 @@
 #include "sim/place_presets.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cerrno>
 #include <charconv>
@@ -798,6 +799,7 @@ class Reader {
   std::vector<AttachmentSpec> read_attachments(const Json* list, const Path& path);
   std::optional<std::string> read_beside(const Json* object, const Path& path);
   std::optional<std::string> read_crlf_text(const Json* object, const Path& here);
+  void read_postal();
   void check_mx();
   void check_reachable();
   void assign_addresses();
@@ -1524,6 +1526,96 @@ void Reader::read_mailboxes() {
   }
 }
 
+// The postal section (docs/postal.md): letters, and changes to the default route.
+
+void Reader::read_postal() {
+  Path here{Segment{"postal"}};
+  const Json* object = member(&doc_, "postal");
+  if (!object || !object->is_object()) return;
+  Postal& postal = scenario_.postal;
+  if (const Json* v = member(object, "end_when_read"); v && v->is_boolean()) {
+    postal.end_when_read = v->get<bool>();
+  }
+
+  std::vector<std::string> names;
+  for (const auto& person : scenario_.people) {
+    if (!person.name.empty()) names.push_back(person.name);
+  }
+  auto letters = items(member(object, "letters"));
+  for (std::size_t i = 0; i < letters.size(); ++i) {
+    const Json* entry = letters[i];
+    Path at = here / "letters" / i;
+    Letter letter;
+    auto when = quantity(entry, "at", at / "at", duration_units, false);
+    letter.at_s = when.value_or(0);
+    if (when && end_ && *when > *end_) {
+      problem(at / "at",
+              fmt::format("{} is after the end of the run ({})", render(*member(entry, "at")),
+                          render(*member(&doc_, "end"))));
+    }
+    for (const char* key : {"from", "to"}) {
+      auto name = string_member(entry, key);
+      if (!name) continue;
+      (std::string(key) == "from" ? letter.from : letter.to) = *name;
+      if (!names.empty() && std::find(names.begin(), names.end(), *name) == names.end()) {
+        problem(at / key,
+                fmt::format("\"{}\" is not one of the people ({})", *name, list_names(names)));
+      }
+    }
+    if (!letter.from.empty() && letter.from == letter.to) {
+      problem(at / "to", fmt::format("\"{}\" is also the sender; a letter goes to someone else",
+                                     letter.to));
+    }
+    letter.subject = string_member(entry, "subject").value_or("");
+    letter.body = string_member(entry, "body").value_or("");
+    postal.letters.push_back(letter);
+  }
+
+  // A field of the wrong shape keeps its default: the schema has said why.
+  const Json* route = member(object, "route");
+  for (auto& stage : postal.route) {
+    const Json* change = member(route, stage.key.c_str());
+    if (!change || !change->is_object()) continue;
+    Path at = here / "route" / stage.key;
+    if (const Json* days = member(change, "days"); days && days->is_array() && !days->empty()) {
+      std::array<bool, 7> chosen{};
+      bool valid = true;
+      for (const Json* day : items(days)) {
+        auto number = day->is_string() ? post::parse_day(day->get<std::string>()) : std::nullopt;
+        if (number) chosen[*number] = true;
+        valid = valid && number.has_value();
+      }
+      if (valid) stage.schedule.days = chosen;
+    }
+    const Json* times = member(change, "times");
+    if (times && times->is_array() && !times->empty()) {
+      std::vector<int> minutes;
+      bool valid = true;
+      for (const Json* time : items(times)) {
+        auto minute =
+            time->is_string() ? post::parse_time_of_day(time->get<std::string>()) : std::nullopt;
+        if (minute) minutes.push_back(*minute);
+        valid = valid && minute.has_value();
+      }
+      std::sort(minutes.begin(), minutes.end());
+      minutes.erase(std::unique(minutes.begin(), minutes.end()), minutes.end());
+      if (valid) stage.schedule.minutes = minutes;
+    }
+    if (auto takes = quantity(change, "takes", at / "takes", duration_units, false)) {
+      stage.takes_s = *takes;
+    }
+    if (auto vehicle = string_member(change, "vehicle")) stage.vehicle = *vehicle;
+    if (const Json* km = member(change, "km"); km && km->is_number() && km->get<double>() >= 0) {
+      stage.km = km->get<double>();
+    }
+    if (const Json* hands = member(change, "hands");
+        hands && hands->is_number_integer() && hands->get<std::int64_t>() >= 0) {
+      stage.hands = static_cast<int>(std::min<std::int64_t>(hands->get<std::int64_t>(), 1000000));
+    }
+    if (auto source = string_member(change, "source")) stage.source = *source;
+  }
+}
+
 void Reader::check_mx() {
   std::vector<std::string> hosts;
   for (const auto& provider : scenario_.providers) {
@@ -1914,6 +2006,7 @@ Scenario Reader::read() {
   read_people();
   read_mailboxes();
   read_script();
+  read_postal();
   check_mx();
   check_reachable();
   assign_addresses();

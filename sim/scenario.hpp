@@ -11,6 +11,7 @@
 #pragma once
 
 #include "sim/scenario_teaching.hpp"
+#include "models/post_route.hpp"
 
 #include <cstdint>
 #include <stdexcept>
@@ -181,6 +182,21 @@ struct Dns {
   double ttl_s = 3600;     // TTL of the MX and A records it serves
 };
 
+// A paper letter posted by one person to another (docs/postal.md).
+struct Letter {
+  double at_s = 0;         // when the sender drops it into the post box
+  std::string from, to;    // Person::name of the sender and of the recipient
+  std::string subject;     // what the story calls it
+  std::string body;        // plain text, for the record
+};
+
+// The physical mail of the story: letters and the route they take.
+struct Postal {
+  std::vector<Letter> letters;      // none: no postal simulation at all
+  bool end_when_read = true;        // stop the run once every letter and email has been read
+  std::vector<post::Stage> route = post::default_route();
+};
+
 struct Scenario {
   int version = 1;
   std::string name;
@@ -198,6 +214,7 @@ struct Scenario {
   std::vector<Expectation> expect;  // what must hold at the end (scenario_teaching.hpp)
   Lesson lesson;                 // the idea it shows; empty idea: none
   std::string hash;              // FNV-1a 64 of the file's bytes, then of the files it names
+  Postal postal;                 // paper letters beside the email (docs/postal.md)
 };
 
 // One thing wrong with a scenario file, named by its JSON path.

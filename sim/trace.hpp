@@ -19,7 +19,7 @@ struct TraceEvent {
   double time = 0;        // when it happened; for a flight, when its first byte was written
   double arrival = -1;    // for a flight, when its last byte arrived; -1 otherwise
   std::uint64_t seq = 0;  // 0, 1, 2, ... in recording order
-  std::string kind;       // tcp, tls, udp, smtp, pop3, imap, http, dns, queue, store, ua
+  std::string kind;       // tcp, tls, udp, smtp, pop3, imap, http, dns, queue, store, ua, postal
   std::string src_host, src_actor;
   std::string dst_host, dst_actor;
   std::string conn;       // connection id ("c3"), empty when there is none
@@ -32,6 +32,15 @@ struct TraceEvent {
   std::string message_id; // the Message-ID it concerns, if any
   bool tls = false;       // the flight travelled inside TLS (payload is the plaintext)
   std::uint64_t tls_overhead = 0;  // of `bytes`, what the TLS record layer added
+  // Postal events only (kind "postal", sim/postal.cpp):
+  std::string letter;     // "L1"
+  std::string step;       // "posted", "arrived", "departed", "read"
+  std::string stage;      // the stage of the route it concerns: "collection", "flight", ...
+  std::string place;      // the scenario place where it happens
+  std::string local_time; // the place's wall clock, RFC 3339: "2026-12-04T17:00:00-05:00"
+  std::string vehicle;    // on "departed": what carries the letter ("" by hand)
+  double km = 0;          // on "departed": distance carried
+  int hands = 0;          // people who handle it in this step
 };
 
 class Recorder {

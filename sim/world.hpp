@@ -75,6 +75,9 @@ class World {
   static World& get();  // the World of this process's run
 
   const scenario::Scenario& scenario() const { return scenario_; }
+  // When the run ended: the scenario's end, or earlier when postal.end_when_read stopped it.
+  double end_s() const { return ended_at_ >= 0 ? ended_at_ : scenario_.end_s; }
+  void set_ended_at(double t) { ended_at_ = t; }
   Platform& platform() { return *platform_; }
   const Platform& platform() const { return *platform_; }
   Recorder& recorder() { return recorder_; }
@@ -127,6 +130,7 @@ class World {
   std::map<std::string, std::string> listening_;
   std::map<std::string, std::vector<scenario::Outage>> outages_;  // by host name
   std::map<std::pair<std::string, std::string>, std::size_t> timeline_index_;
+  double ended_at_ = -1;
 };
 
 }  // namespace mailsim::sim
