@@ -292,7 +292,8 @@ bool is_json(const http::Request& request) {
 }  // namespace
 
 // Method known (501), then path (404), method allowed (405), session (401), content type
-// (415), and last the handler's own checks (400, 404). A Backend that throws gets 500.
+// (415), and last the handler's own checks (400, 403, 404, 422). A Backend that throws gets
+// 500: that is the server's fault, never the client's.
 http::Response ServerSession::route(const http::Request& request) {
   // rfc9110 15.6.2: 501 is the answer to a method the server does not recognize.
   if (!known_method(request.method)) return error_response(501, "method not implemented");
@@ -430,6 +431,17 @@ http::Response ServerSession::send(const http::Request& request, const std::stri
     }
   }
 
+  // rfc9110.txt 15.5.4 (403: understood, refused) for a relay the server does not do;
+  // 15.5.21 (422: well-formed, cannot be processed) for a mailbox that does not exist.
+  for (const auto* list : {&submission.to, &submission.cc, &submission.bcc})
+    for (const auto& address : *list) switch (backend_.check_recipient(user, address)) {
+        case RecipientVerdict::accept:
+          break;
+        case RecipientVerdict::unknown_user:
+          return error_response(422, fmt::format("no such user here: {}", address));
+        case RecipientVerdict::relay_denied:
+          return error_response(403, fmt::format("relaying denied for {}", address));
+      }
   auto submitted = backend_.submit(user, submission);
   if (!submitted)
     return error_response(404, "no such message to reply to, or fields this server does not take");
