@@ -19,20 +19,21 @@
 // After any connection's input has been handled, every IMAP session is told the store may
 // have changed, so a session in IDLE hears of new, expunged or re-flagged messages at once.
 //
-// STARTTLS (RFC 3207) on both SMTP ports is real TLS (sim/serve_tls.hpp): the engine says
-// "220 Ready to start TLS" in the clear, then the connection's bytes pass through a TlsStream,
+// STARTTLS (RFC 3207) on both SMTP ports and STLS (RFC 2595) on POP3 are real TLS
+// (sim/serve_tls.hpp): the engine says "220 Ready to start TLS" (or "+OK Begin TLS
+// negotiation") in the clear, then the connection's bytes pass through a TlsStream,
 // and the engine hears tls_established() when the handshake is done. The implicit-TLS ports
 // (RFC 8314: submissions, IMAPS, POP3S; HTTPS, RFC 2818) put a TlsStream on the connection as
 // it is accepted: the engine's greeting waits in the stream until the handshake is done, and
-// the SMTP engine starts with implicit_tls, so it offers no STARTTLS. The certificate is
-// self-signed and made at start-up. Plain POP3, IMAP and HTTP offer no STARTTLS: the engines
-// leave STLS (RFC 2595) and IMAP STARTTLS (RFC 3501 6.2.1) out.
+// the SMTP and POP3 engines start with implicit_tls, so they offer no STARTTLS or STLS. The
+// certificate is self-signed and made at start-up. Plain IMAP and HTTP offer no STARTTLS:
+// the IMAP engine leaves STARTTLS (RFC 3501 6.2.1) out.
 //
 // Time here is the real clock: Date: of webmail messages, Received: stamps, INTERNALDATE and
 // the Date field of HTTP responses are the wall time in UTC, passed in to the engines as
 // they expect (IMAP's epoch is 0).
 //
-// Left out: STLS on POP3 and STARTTLS on IMAP (not advertised), outbound relay, persistence
+// Left out: STARTTLS on IMAP (not advertised), outbound relay, persistence
 // (the mailboxes live as long as the process), and any limit on connections beyond
 // kMaxConnections (further ones are accepted and closed at once).
 #include "sim/serve.hpp"
@@ -409,18 +410,21 @@ class HttpSession : public EngineSession<webmail::ServerSession> {
   }
 };
 
-// SMTP watches for STARTTLS (RFC 3207 4): the poll loop then runs a real handshake.
-class SmtpSession : public EngineSession<smtp::ServerSession> {
+// SMTP and POP3 watch for STARTTLS (rfc3207.txt 4) and STLS (rfc2595.txt 4): the poll loop
+// then runs a real handshake.
+template <class Engine>
+class StartTlsSession : public EngineSession<Engine> {
  public:
-  using EngineSession::EngineSession;
+  using EngineSession<Engine>::EngineSession;
   void receive(std::string_view bytes) override
   {
-    engine_.receive(bytes);
-    for (const auto& e : engine_.take_events())
-      starttls_ = starttls_ || e.kind == smtp::ServerEvent::Kind::starttls;
+    using Event = typename decltype(std::declval<Engine&>().take_events())::value_type;
+    this->engine_.receive(bytes);
+    for (const auto& e : this->engine_.take_events())
+      starttls_ = starttls_ || e.kind == Event::Kind::starttls;
   }
   bool take_starttls() override { return std::exchange(starttls_, false); }
-  void tls_established() override { engine_.tls_established(); }
+  void tls_established() override { this->engine_.tls_established(); }
 
  private:
   bool starttls_ = false;
@@ -591,12 +595,14 @@ std::unique_ptr<Session> Server::make_session(Service service, bool implicit_tls
       config.tls_available = true;  // real TLS, see collect_output()
       config.implicit_tls = implicit_tls;
       config.client_address = "[" + peer + "]";
-      return std::make_unique<SmtpSession>(config, smtp_backend_);
+      return std::make_unique<StartTlsSession<smtp::ServerSession>>(config, smtp_backend_);
     }
     case Service::pop3: {
       pop3::ServerConfig config;
       config.hostname = kHostname;
-      return std::make_unique<EngineSession<pop3::ServerSession>>(config, office_.store());
+      config.tls_available = true;  // STLS, as STARTTLS above
+      config.implicit_tls = implicit_tls;
+      return std::make_unique<StartTlsSession<pop3::ServerSession>>(config, office_.store());
     }
     case Service::imap: {
       imap::ServerConfig config;

@@ -170,8 +170,8 @@ def test_python_pop3(server):
     smtplib_send(server)
     pop = poplib.POP3("127.0.0.1", server.ports["pop3"], timeout=TIMEOUT)
     check(pop.getwelcome().startswith(b"+OK"), f"greeting {pop.getwelcome()!r}")
-    equal(pop.capa(), {"TOP": [], "USER": [], "PIPELINING": [], "UIDL": [],
-                       "IMPLEMENTATION": ["mailsim"]}, "CAPA (no STLS: no TLS on POP3)")
+    equal(pop.capa(), {"TOP": [], "USER": [], "STLS": [], "PIPELINING": [], "UIDL": [],
+                       "IMPLEMENTATION": ["mailsim"]}, "CAPA (STLS: rfc2595.txt 4)")
     equal(pop.user(UDAY[0]), b"+OK uday@ums.com is a valid mailbox", "USER")
     check(pop.pass_(UDAY[1]).startswith(b"+OK"), "PASS")
     count, octets = pop.stat()
@@ -728,6 +728,30 @@ def test_python_implicit_tls(server):
         check(received == b"" or received[:1] == b"\x15",
               f"{name}: nothing or a TLS alert before the close: {received!r}")
         plain.close()
+
+
+def test_python_pop3_stls(server):
+    """poplib's stls() (rfc2595.txt 4) with Python's ssl, then curl pop3:// --ssl-reqd."""
+    smtplib_send(server)
+    pop = poplib.POP3("127.0.0.1", server.ports["pop3"], timeout=TIMEOUT)
+    check("STLS" in pop.capa(), f"CAPA lists STLS: {pop.capa()}")
+    equal(pop.stls(context=no_verification()), b"+OK Begin TLS negotiation", "STLS")
+    check(pop.sock.version() in ("TLSv1.2", "TLSv1.3"), f"TLS {pop.sock.version()}")
+    check("STLS" not in pop.capa(), "CAPA lists STLS inside TLS")
+    try:
+        pop._shortcmd("STLS")
+        raise AssertionError("STLS accepted inside TLS")
+    except poplib.error_proto as refused:
+        equal(refused.args[0], b"-ERR Command not permitted when TLS active", "STLS again")
+    pop.user(UDAY[0])
+    pop.pass_(UDAY[1])
+    delivered(b"\r\n".join(pop.retr(1)[1]) + b"\r\n")
+    pop.quit()
+
+    rc, text, err = curl(f"pop3://127.0.0.1:{server.ports['pop3']}/1", "--ssl-reqd",
+                         "--insecure", "--user", "uday@ums.com:chai")
+    equal(rc, 0, f"curl pop3 with STLS ({err})")
+    delivered(text)
 
 
 def test_curl_implicit_tls(server):
