@@ -19,21 +19,20 @@
 // After any connection's input has been handled, every IMAP session is told the store may
 // have changed, so a session in IDLE hears of new, expunged or re-flagged messages at once.
 //
-// STARTTLS (RFC 3207) on both SMTP ports and STLS (RFC 2595) on POP3 are real TLS
-// (sim/serve_tls.hpp): the engine says "220 Ready to start TLS" (or "+OK Begin TLS
-// negotiation") in the clear, then the connection's bytes pass through a TlsStream,
+// STARTTLS on both SMTP ports (RFC 3207) and on IMAP (RFC 3501 6.2.1), and STLS on POP3
+// (RFC 2595), are real TLS (sim/serve_tls.hpp): the engine says "220 Ready to start TLS"
+// (or its POP3 or IMAP words) in the clear, then the connection's bytes pass through a TlsStream,
 // and the engine hears tls_established() when the handshake is done. The implicit-TLS ports
 // (RFC 8314: submissions, IMAPS, POP3S; HTTPS, RFC 2818) put a TlsStream on the connection as
 // it is accepted: the engine's greeting waits in the stream until the handshake is done, and
-// the SMTP and POP3 engines start with implicit_tls, so they offer no STARTTLS or STLS. The
-// certificate is self-signed and made at start-up. Plain IMAP and HTTP offer no STARTTLS:
-// the IMAP engine leaves STARTTLS (RFC 3501 6.2.1) out.
+// the engines start with implicit_tls, so they offer no STARTTLS or STLS. The certificate
+// is self-signed and made at start-up. Plain HTTP has no STARTTLS; HTTPS is its TLS.
 //
 // Time here is the real clock: Date: of webmail messages, Received: stamps, INTERNALDATE and
 // the Date field of HTTP responses are the wall time in UTC, passed in to the engines as
 // they expect (IMAP's epoch is 0).
 //
-// Left out: STARTTLS on IMAP (not advertised), outbound relay, persistence
+// Left out: outbound relay, persistence
 // (the mailboxes live as long as the process), and any limit on connections beyond
 // kMaxConnections (further ones are accepted and closed at once).
 #include "sim/serve.hpp"
@@ -384,21 +383,6 @@ class EngineSession : public Session {
   Engine engine_;
 };
 
-class ImapSession : public EngineSession<imap::ServerSession> {
- public:
-  using EngineSession::EngineSession;
-  void receive(std::string_view bytes) override
-  {
-    engine_.set_now(static_cast<double>(unix_now()));
-    EngineSession::receive(bytes);
-  }
-  void store_changed() override
-  {
-    engine_.poll();
-    engine_.take_events();
-  }
-};
-
 // HTTP responses carry the time they were made (rfc9110.txt 6.6.1: a server with a clock).
 class HttpSession : public EngineSession<webmail::ServerSession> {
  public:
@@ -410,8 +394,8 @@ class HttpSession : public EngineSession<webmail::ServerSession> {
   }
 };
 
-// SMTP and POP3 watch for STARTTLS (rfc3207.txt 4) and STLS (rfc2595.txt 4): the poll loop
-// then runs a real handshake.
+// SMTP, POP3 and IMAP watch for STARTTLS (rfc3207.txt 4, rfc3501.txt 6.2.1) and STLS
+// (rfc2595.txt 4): the poll loop then runs a real handshake.
 template <class Engine>
 class StartTlsSession : public EngineSession<Engine> {
  public:
@@ -428,6 +412,22 @@ class StartTlsSession : public EngineSession<Engine> {
 
  private:
   bool starttls_ = false;
+};
+
+// IMAP learns the time for INTERNALDATE, and of other sessions' changes to the store.
+class ImapSession : public StartTlsSession<imap::ServerSession> {
+ public:
+  using StartTlsSession::StartTlsSession;
+  void receive(std::string_view bytes) override
+  {
+    engine_.set_now(static_cast<double>(unix_now()));
+    StartTlsSession::receive(bytes);
+  }
+  void store_changed() override
+  {
+    engine_.poll();
+    engine_.take_events();
+  }
 };
 
 enum class Service { smtp, submission, pop3, imap, http };
@@ -607,7 +607,9 @@ std::unique_ptr<Session> Server::make_session(Service service, bool implicit_tls
     case Service::imap: {
       imap::ServerConfig config;
       config.hostname = kHostname;
-      config.epoch_unix = 0;  // times given to the engine are Unix times
+      config.epoch_unix = 0;        // times given to the engine are Unix times
+      config.tls_available = true;  // STARTTLS, as SMTP's
+      config.implicit_tls = implicit_tls;
       return std::make_unique<ImapSession>(config, office_.store());
     }
     case Service::http: {

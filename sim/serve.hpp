@@ -5,8 +5,8 @@
 // (Thunderbird, Python's smtplib/poplib/imaplib, curl) can talk to them. One
 // thread, one poll(2) loop, one engine session per connection. TLS is real
 // (OpenSSL, a self-signed certificate made at start-up): STARTTLS on the SMTP
-// ports, STLS on POP3, and implicit TLS (RFC 8314) on the submissions, IMAPS,
-// POP3S and HTTPS ports; plain IMAP and HTTP offer no STARTTLS; no outbound relay.
+// and IMAP ports, STLS on POP3, and implicit TLS (RFC 8314) on the submissions,
+// IMAPS, POP3S and HTTPS ports; plain HTTP is plain; no outbound relay.
 // docs/serve.md tells an instructor how to use it.
 #pragma once
 

@@ -219,7 +219,7 @@ def test_python_imap(server):
     smtplib_send(server)
     smtplib_send(server, "smtp", login=None)
     imap = imaplib.IMAP4("127.0.0.1", server.ports["imap"], timeout=TIMEOUT)
-    check("STARTTLS" not in imap.capabilities, f"capabilities {imap.capabilities}")
+    check("STARTTLS" in imap.capabilities, f"capabilities {imap.capabilities}")
     imap_ok(imap.login(*UDAY), "LOGIN")
     equal(imap_ok(imap.select("INBOX"), "SELECT"), [b"2"], "EXISTS")
     equal(imap_ok(imap.search(None, "UNSEEN"), "SEARCH"), [b"1 2"], "SEARCH UNSEEN")
@@ -752,6 +752,41 @@ def test_python_pop3_stls(server):
                          "--insecure", "--user", "uday@ums.com:chai")
     equal(rc, 0, f"curl pop3 with STLS ({err})")
     delivered(text)
+
+
+def test_python_imap_starttls(server):
+    """imaplib's starttls() (rfc3501.txt 6.2.1) with Python's ssl, then curl imap://
+    --ssl-reqd; a LOGIN pipelined behind STARTTLS in the clear is not run."""
+    smtplib_send(server)
+    imap = imaplib.IMAP4("127.0.0.1", server.ports["imap"], timeout=TIMEOUT)
+    equal(imap.starttls(ssl_context=no_verification())[0], "OK", "STARTTLS")
+    check(imap.sock.version() in ("TLSv1.2", "TLSv1.3"), f"TLS {imap.sock.version()}")
+    # imaplib asked CAPABILITY again inside TLS, as the RFC says a client must.
+    check("STARTTLS" not in imap.capabilities, f"capabilities {imap.capabilities}")
+    try:
+        imap._simple_command("STARTTLS")
+        raise AssertionError("STARTTLS accepted inside TLS")
+    except imaplib.IMAP4.error as refused:  # imaplib raises on BAD
+        check("BAD [b'TLS is already active']" in str(refused), f"STARTTLS again: {refused}")
+    imap_ok(imap.login(*UDAY), "LOGIN")
+    imap_ok(imap.select("INBOX"), "SELECT")
+    delivered(imap_ok(imap.fetch("1", "(BODY.PEEK[])"), "FETCH")[0][1])
+    imap.logout()
+
+    rc, text, err = curl(f"imap://127.0.0.1:{server.ports['imap']}/INBOX;UID=1",
+                         "--ssl-reqd", "--insecure", "--user", "uday@ums.com:chai")
+    equal(rc, 0, f"curl imap with STARTTLS ({err})")
+    delivered(text)
+
+    raw = socket.create_connection(("127.0.0.1", server.ports["imap"]), timeout=TIMEOUT)
+    raw.recv(4096)  # greeting
+    raw.sendall(b"a1 STARTTLS\r\na2 LOGIN uday@ums.com chai\r\n")
+    equal(raw.recv(4096), b"a1 OK Begin TLS negotiation now\r\n", "only the OK, no LOGIN")
+    tls = no_verification().wrap_socket(raw)
+    tls.sendall(b"a3 SELECT INBOX\r\n")
+    equal(tls.recv(4096), b"a3 BAD SELECT not allowed in not_authenticated state\r\n",
+          "the pipelined LOGIN did not run")
+    tls.close()
 
 
 def test_curl_implicit_tls(server):
