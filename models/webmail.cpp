@@ -57,6 +57,17 @@ std::vector<std::string_view> split_path(std::string_view path) {
   return out;
 }
 
+// An addr-spec in outline (rfc5322.txt 3.4.1): a local part and a domain around the last "@",
+// and no space or control octet, so that nothing can break out of a To: or Cc: field.
+bool looks_like_address(std::string_view a) {
+  auto at = a.rfind('@');
+  if (at == std::string_view::npos || at == 0 || at + 1 == a.size()) return false;
+  return std::none_of(a.begin(), a.end(), [](char c) {
+    auto octet = static_cast<unsigned char>(c);
+    return octet <= 0x20 || octet == 0x7f;
+  });
+}
+
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) ==
@@ -398,6 +409,8 @@ http::Response ServerSession::send(const http::Request& request, const std::stri
     for (const auto& address : *list) {
       if (!address.is_string() || address.get_ref<const std::string&>().empty())
         return error_response(400, fmt::format("{} must be a non-empty list of addresses", key));
+      if (!looks_like_address(address.get_ref<const std::string&>()))
+        return error_response(400, fmt::format("{}: not an address: {}", key, address.dump()));
       into->push_back(address.get<std::string>());
     }
   }

@@ -486,6 +486,13 @@ TEST_CASE("webmail: a refused recipient fails the send with 403 or 422 naming it
   CHECK(s.ask(post("/api/send", "{\"to\":[\"nobody@ums.com\"]}")) ==
         json_response(422, "Unprocessable Content",
                       "{\"error\":\"no such user here: nobody@ums.com\"}"));
+  // rfc5322.txt 3.4.1: no CRLF can ride in an address into the To: or Cc: field.
+  CHECK(s.ask(post("/api/send", "{\"to\":[\"rav@cms.com\\r\\nBcc: eve@x.org\"]}")) ==
+        json_response(400, "Bad Request",
+                      "{\"error\":\"to: not an address: \\\"rav@cms.com\\\\r\\\\nBcc: "
+                      "eve@x.org\\\"\"}"));
+  CHECK(s.ask(post("/api/send", "{\"to\":[\"rav@cms.com\"],\"cc\":[\"rav\"]}")) ==
+        json_response(400, "Bad Request", "{\"error\":\"cc: not an address: \\\"rav\\\"\"}"));
   CHECK(s.backend.submitted.empty());
   CHECK_FALSE(s.server.closed());
   CHECK(s.ask(post("/api/send", "{\"to\":[\"rav@cms.com\"]}")) ==
