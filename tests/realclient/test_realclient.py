@@ -635,6 +635,10 @@ def test_python_webmail_compose(server):
     # One bad Cc refuses the whole send, naming it, and nothing is delivered.
     equal(rav.call("POST", "/api/send", {"to": ["uday@ums.com"], "cc": ["eve@example.org"]}),
           (403, {"error": "relaying denied for eve@example.org"}), "a Cc outside")
+    # An address that would smuggle a header line (rfc5322.txt 3.4.1) is not an address.
+    equal(rav.call("POST", "/api/send", {"to": ["uday@ums.com\r\nBcc: eve@example.org"]}),
+          (400, {"error": 'to: not an address: "uday@ums.com\\r\\nBcc: eve@example.org"'}),
+          "a header in an address")
     equal(rav.call("GET", "/api/folders"),
           (200, [{"name": "INBOX", "messages": 1, "unseen": 1}]), "Rav's Bcc copy")
 
