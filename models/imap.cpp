@@ -1025,8 +1025,8 @@ std::string section_name(const FetchItem& item) {
 }  // namespace
 
 ServerSession::ServerSession(ServerConfig config, store::MailStore& store)
-    : config_(std::move(config)), store_(store) {
-  untagged(fmt::format("OK [CAPABILITY {}] {}IMAP4rev1 server ready", kCapabilities,
+    : config_(std::move(config)), store_(store), tls_active_(config_.implicit_tls) {
+  untagged(fmt::format("OK [CAPABILITY {}] {}IMAP4rev1 server ready", capabilities(),
                        config_.hostname.empty() ? "" : config_.hostname + " "));
 }
 
@@ -1067,6 +1067,10 @@ void ServerSession::receive(std::string_view bytes) {
   };
   for (char c : bytes) {
     if (closed_) return;
+    if (starting_tls_) {  // RFC 3501 6.2.1: nothing sent in the clear after STARTTLS counts
+      ++plaintext_dropped_;
+      continue;
+    }
     if (literal_left_ > 0) {  // literal octets are data, CR and LF included
       command_ += c;
       --literal_left_;
@@ -1167,7 +1171,7 @@ void ServerSession::dispatch(const std::string& tag, const std::string& name, Pa
   if (name == "AUTHENTICATE") {
     return finish(tag, "NO", "no SASL mechanisms are offered; use LOGIN");
   }
-  if (name == "STARTTLS") return finish(tag, "NO", "TLS is not simulated");
+  if (name == "STARTTLS") return cmd_starttls(tag, p);
   if (name == "SELECT") return cmd_select(tag, p, false);
   if (name == "EXAMINE") return cmd_select(tag, p, true);
   if (name == "CREATE") return cmd_create(tag, p);
@@ -1205,8 +1209,33 @@ void ServerSession::handle_uid(const std::string& tag, Parser& p) {
 
 void ServerSession::cmd_capability(const std::string& tag, Parser& p) {
   p.end();
-  untagged(fmt::format("CAPABILITY {}", kCapabilities));
+  untagged(fmt::format("CAPABILITY {}", capabilities()));
   finish(tag, "OK", "CAPABILITY completed");
+}
+
+std::string ServerSession::capabilities() const {
+  bool starttls = config_.tls_available && !tls_active_ && state_ == State::not_authenticated;
+  return std::string(kCapabilities) + (starttls ? " STARTTLS" : "");
+}
+
+void ServerSession::cmd_starttls(const std::string& tag, Parser& p) {
+  // RFC 3501 6.2.1: no arguments; the tagged OK, then the handshake; state is unchanged.
+  p.end();
+  if (!config_.tls_available) return finish(tag, "NO", "TLS is not simulated");
+  if (tls_active_) throw Bad{"TLS is already active"};
+  finish(tag, "OK", "Begin TLS negotiation now");
+  event(ServerEvent::Kind::starttls, "");
+  starting_tls_ = true;
+  plaintext_dropped_ = 0;
+}
+
+void ServerSession::tls_established() {
+  if (plaintext_dropped_ > 0)
+    event(ServerEvent::Kind::protocol_error,
+          fmt::format("{} octets sent in the clear after STARTTLS were discarded",
+                      plaintext_dropped_));
+  starting_tls_ = false;
+  tls_active_ = true;
 }
 
 void ServerSession::cmd_noop(const std::string& tag, Parser& p) {

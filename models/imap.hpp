@@ -19,11 +19,15 @@
 // messages (never during FETCH, STORE or SEARCH, section 7.4.1), FETCH FLAGS for changed
 // flags, EXISTS and RECENT for new messages (section 5.2).
 //
-// Left out: STARTTLS and AUTHENTICATE (the simulation charges TLS elsewhere; LOGIN is
-// always allowed, so LOGINDISABLED is never announced), the autologout timer (the
-// simulation owns time), extensions beyond IDLE, MOVE and UIDPLUS (no LITERAL+, UNSELECT,
-// CONDSTORE), LSUB of unsubscribed parent names, SEARCH on MIME-decoded text, and
-// time zones in INTERNALDATE (always +0000). CHECK is a NOOP.
+// STARTTLS (RFC 3501 6.2.1) only when the driver can really start TLS (tls_available): the
+// CAPABILITY lists (greeting included) name it in not-authenticated state until TLS is on;
+// "OK Begin TLS negotiation now", a starttls event, then every octet until tls_established()
+// is dropped unread (it came in the clear); the session stays not authenticated. Without
+// tls_available STARTTLS gets NO (the simulation charges TLS elsewhere).
+// Left out: AUTHENTICATE (LOGIN is always allowed, so LOGINDISABLED is never announced), the
+// autologout timer (the simulation owns time), extensions beyond IDLE, MOVE and UIDPLUS (no
+// LITERAL+, UNSELECT, CONDSTORE), LSUB of unsubscribed parent names, SEARCH on MIME-decoded text,
+// and time zones in INTERNALDATE (always +0000). CHECK is a NOOP.
 //
 // Client side. What a desktop client does to read new mail, one command per flight:
 // greeting -> LOGIN -> SELECT folder -> UID SEARCH UNSEEN -> for each UID: UID FETCH uid
@@ -56,6 +60,8 @@ struct ServerConfig {
   std::size_t max_line_length = 8192;        // octets of command text outside literals
   std::size_t max_literal_size = 32u << 20;  // octets of one literal (APPEND)
   std::int64_t epoch_unix = 0;               // Unix time of simulated time 0, for dates
+  bool tls_available = false;                // offer STARTTLS (RFC 3501 6.2.1)
+  bool implicit_tls = false;                 // inside TLS from the first byte (RFC 8314 3.3)
 };
 
 struct ServerEvent {
@@ -69,7 +75,8 @@ struct ServerEvent {
     protocol_error,   // a BAD reply
     logout,
     message_appended,  // APPEND, COPY or MOVE added a message (detail: the mailbox)
-    message_expunged   // EXPUNGE, CLOSE or MOVE removed a message (detail: the mailbox)
+    message_expunged,  // EXPUNGE, CLOSE or MOVE removed a message (detail: the mailbox)
+    starttls           // "OK Begin TLS negotiation now" sent: handshake, then tls_established()
   };
   Kind kind;
   std::string detail;
@@ -98,6 +105,9 @@ class ServerSession {
   void set_now(double now) { now_ = now; }
   // True while an IDLE command waits for DONE (RFC 2177).
   bool idling() const { return idle_tag_.has_value(); }
+  // The handshake that STARTTLS started has completed.
+  void tls_established();
+  bool tls_active() const { return tls_active_; }
   // Tells the session the store may have changed; while idling it queues the untagged
   // updates at once. Outside IDLE updates wait for the next command (RFC 3501 5.2).
   void poll();
@@ -119,6 +129,7 @@ class ServerSession {
   void handle_uid(const std::string& tag, detail::Parser& p);
 
   void cmd_capability(const std::string& tag, detail::Parser& p);
+  void cmd_starttls(const std::string& tag, detail::Parser& p);
   void cmd_noop(const std::string& tag, detail::Parser& p);
   void cmd_logout(const std::string& tag, detail::Parser& p);
   void cmd_login(const std::string& tag, detail::Parser& p);
@@ -153,6 +164,7 @@ class ServerSession {
   void send_updates(bool expunge_allowed);
   void finish(const std::string& tag, std::string_view status, std::string_view text);
   void untagged(std::string_view line);
+  std::string capabilities() const;  // what CAPABILITY lists now
   void event(ServerEvent::Kind kind, std::string detail, std::uint32_t uid = 0,
              std::string message_id = "");
 
@@ -171,6 +183,9 @@ class ServerSession {
   std::size_t literal_left_ = 0;
   bool cr_ = false;
   bool too_long_ = false;
+  bool tls_active_ = false;
+  bool starting_tls_ = false;          // between STARTTLS and tls_established()
+  std::size_t plaintext_dropped_ = 0;  // octets received in that gap
   std::string output_;
   std::vector<ServerEvent> events_;
 };

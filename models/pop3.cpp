@@ -49,7 +49,7 @@ constexpr CommandRule kCommandRules[] = {
     {"USER", true, false}, {"PASS", true, false}, {"APOP", true, false}, {"QUIT", true, true},
     {"CAPA", true, true},  {"STAT", false, true}, {"LIST", false, true}, {"RETR", false, true},
     {"DELE", false, true}, {"NOOP", false, true}, {"RSET", false, true}, {"TOP", false, true},
-    {"UIDL", false, true},
+    {"UIDL", false, true}, {"STLS", true, false},
 };
 
 const CommandRule* find_rule(std::string_view verb) {
@@ -113,7 +113,7 @@ void append_stuffed(std::string& out, std::string_view text) {
 // ---- Server ----
 
 ServerSession::ServerSession(ServerConfig config, store::MailStore& store)
-    : config_(std::move(config)), store_(store) {
+    : config_(std::move(config)), store_(store), tls_active_(config_.implicit_tls) {
   // RFC 1939 section 4: the server greets first with a positive response.
   reply(config_.hostname.empty() ? std::string("+OK POP3 server ready")
                                  : fmt::format("+OK {} POP3 server ready", config_.hostname));
@@ -146,7 +146,7 @@ void ServerSession::receive(std::string_view bytes) {
       bytes, line_, cr_,
       [this](std::string_view line) {
         if (std::exchange(line_too_long_, false)) {
-          error("-ERR command line too long", "command line too long");
+          if (!starting_tls_) error("-ERR command line too long", "command line too long");
           return;
         }
         handle_line(line);
@@ -155,6 +155,10 @@ void ServerSession::receive(std::string_view bytes) {
 }
 
 void ServerSession::handle_line(std::string_view line) {
+  if (starting_tls_) {
+    plaintext_dropped_ += line.size() + 2;
+    return;
+  }
   auto [verb_text, args] = split_first(line);
   std::string verb = upper(verb_text);
 
@@ -164,7 +168,7 @@ void ServerSession::handle_line(std::string_view line) {
 
   if (verb.empty()) return error("-ERR empty command", "empty command");
   const CommandRule* rule = find_rule(verb);
-  if (rule == nullptr)
+  if (rule == nullptr || (verb == "STLS" && !config_.tls_available))
     return error("-ERR unknown command", fmt::format("unknown command {}", verb));
 
   // RFC 1939 section 3: a command in the wrong state gets a negative status indicator.
@@ -226,7 +230,27 @@ void ServerSession::handle_authorization(std::string_view verb, std::string_view
   }
 
   if (verb == "CAPA") return handle_transaction(verb, args);  // same reply in both states
+
+  if (verb == "STLS") {
+    // RFC 2595 4: no argument, AUTHORIZATION only, and not again once TLS is on.
+    if (!args.empty()) return error("-ERR STLS takes no argument", "STLS with argument");
+    if (tls_active_) return error("-ERR Command not permitted when TLS active", "STLS inside TLS");
+    reply("+OK Begin TLS negotiation");
+    event(ServerEvent::Kind::starttls, "");
+    user_.reset();
+    starting_tls_ = true;
+    plaintext_dropped_ = 0;
+    return;
+  }
   error("-ERR APOP not supported", "APOP not supported");
+}
+
+void ServerSession::tls_established() {
+  if (plaintext_dropped_ > 0)
+    event(ServerEvent::Kind::protocol_error,
+          fmt::format("{} octets sent in the clear after STLS were discarded", plaintext_dropped_));
+  starting_tls_ = false;
+  tls_active_ = true;
 }
 
 void ServerSession::handle_transaction(std::string_view verb, std::string_view args) {
@@ -237,6 +261,8 @@ void ServerSession::handle_transaction(std::string_view verb, std::string_view a
     if (!no_args) return error("-ERR CAPA takes no argument", "CAPA with argument");
     std::string body = "TOP\r\n";
     if (state_ == State::authorization) body += "USER\r\n";
+    // RFC 2595 4: STLS is listed only while it may be used.
+    if (state_ == State::authorization && config_.tls_available && !tls_active_) body += "STLS\r\n";
     body += "PIPELINING\r\nUIDL\r\nIMPLEMENTATION mailsim\r\n";
     return reply_multiline("+OK Capability list follows", body);
   }

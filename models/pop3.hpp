@@ -9,6 +9,10 @@
 // line (section 3); a bare CR or LF is data. Commands out of state, unknown or malformed
 // get -ERR and a protocol_error event. Multi-line replies are byte-stuffed and end with
 // CRLF.CRLF. UIDL strings are "<uidvalidity>.<uid>", stable across sessions.
+// STLS (RFC 2595 4), when the driver offers TLS: "+OK Begin TLS negotiation", a starttls
+// event, and every line until tls_established() is dropped unanswered (it came in the clear;
+// a driver that pipelined it is not to be believed); after the handshake the session is in
+// AUTHORIZATION again, with no USER remembered, and CAPA no longer lists STLS.
 // Left out: APOP (it needs MD5 and a greeting timestamp), SASL AUTH, the maildrop lock
 // (two sessions may open one maildrop; each sees its own snapshot), and the autologout
 // timer (the simulation owns time).
@@ -40,6 +44,8 @@ struct ServerConfig {
   std::string hostname;
   // RFC 2449 section 4: a command line is at most 255 octets including its CRLF.
   std::size_t max_command_length = 255;
+  bool tls_available = false;  // offer STLS (RFC 2595 4)
+  bool implicit_tls = false;   // inside TLS from the first byte (RFC 8314 3.3): no STLS
 };
 
 struct ServerEvent {
@@ -51,6 +57,7 @@ struct ServerEvent {
     message_deleted,   // marked by DELE; removed at update_committed
     update_committed,  // UPDATE state done: detail says how many were removed
     protocol_error,
+    starttls,  // "+OK Begin TLS negotiation" sent: run the handshake, then tls_established()
     quit
   };
   Kind kind;
@@ -68,6 +75,9 @@ class ServerSession {
   std::vector<ServerEvent> take_events();
   bool closed() const { return closed_; }
   std::string_view state_name() const;  // "authorization", "transaction", "update"
+  // The handshake that STLS started has completed.
+  void tls_established();
+  bool tls_active() const { return tls_active_; }
 
  private:
   enum class State { authorization, transaction, update };
@@ -99,7 +109,10 @@ class ServerSession {
   std::string line_;
   bool cr_ = false;  // the last byte received was a CR
   bool line_too_long_ = false;
-  std::optional<std::string> user_;  // after a successful USER
+  bool tls_active_ = false;
+  bool starting_tls_ = false;          // between STLS and tls_established()
+  std::size_t plaintext_dropped_ = 0;  // octets received in that gap
+  std::optional<std::string> user_;    // after a successful USER
   store::Account* account_ = nullptr;
   std::uint32_t uidvalidity_ = 0;
   std::vector<Entry> drop_;

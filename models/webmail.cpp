@@ -57,6 +57,17 @@ std::vector<std::string_view> split_path(std::string_view path) {
   return out;
 }
 
+// An addr-spec in outline (rfc5322.txt 3.4.1): a local part and a domain around the last "@",
+// and no space or control octet, so that nothing can break out of a To: or Cc: field.
+bool looks_like_address(std::string_view a) {
+  auto at = a.rfind('@');
+  if (at == std::string_view::npos || at == 0 || at + 1 == a.size()) return false;
+  return std::none_of(a.begin(), a.end(), [](char c) {
+    auto octet = static_cast<unsigned char>(c);
+    return octet <= 0x20 || octet == 0x7f;
+  });
+}
+
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) ==
@@ -292,7 +303,8 @@ bool is_json(const http::Request& request) {
 }  // namespace
 
 // Method known (501), then path (404), method allowed (405), session (401), content type
-// (415), and last the handler's own checks (400, 404). A Backend that throws gets 500.
+// (415), and last the handler's own checks (400, 403, 404, 422). A Backend that throws gets
+// 500: that is the server's fault, never the client's.
 http::Response ServerSession::route(const http::Request& request) {
   // rfc9110 15.6.2: 501 is the answer to a method the server does not recognize.
   if (!known_method(request.method)) return error_response(501, "method not implemented");
@@ -397,6 +409,8 @@ http::Response ServerSession::send(const http::Request& request, const std::stri
     for (const auto& address : *list) {
       if (!address.is_string() || address.get_ref<const std::string&>().empty())
         return error_response(400, fmt::format("{} must be a non-empty list of addresses", key));
+      if (!looks_like_address(address.get_ref<const std::string&>()))
+        return error_response(400, fmt::format("{}: not an address: {}", key, address.dump()));
       into->push_back(address.get<std::string>());
     }
   }
@@ -430,6 +444,17 @@ http::Response ServerSession::send(const http::Request& request, const std::stri
     }
   }
 
+  // rfc9110.txt 15.5.4 (403: understood, refused) for a relay the server does not do;
+  // 15.5.21 (422: well-formed, cannot be processed) for a mailbox that does not exist.
+  for (const auto* list : {&submission.to, &submission.cc, &submission.bcc})
+    for (const auto& address : *list) switch (backend_.check_recipient(user, address)) {
+        case RecipientVerdict::accept:
+          break;
+        case RecipientVerdict::unknown_user:
+          return error_response(422, fmt::format("no such user here: {}", address));
+        case RecipientVerdict::relay_denied:
+          return error_response(403, fmt::format("relaying denied for {}", address));
+      }
   auto submitted = backend_.submit(user, submission);
   if (!submitted)
     return error_response(404, "no such message to reply to, or fields this server does not take");

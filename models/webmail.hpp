@@ -19,9 +19,10 @@
 //   POST /api/logout  -> 200 {"ok":true}
 //
 // Errors: 401 without a valid session cookie, 404 unknown path, folder or message, 400 bad
-// JSON or bad framing, 405 wrong method (with Allow), 415 content other than JSON, 501 a
-// method no server knows, 500 a Backend that threw; 413, 414, 431 and 505 from the framing
-// limits (http::ParserLimits). Error bodies are {"error":"..."}.
+// JSON or bad framing, 403 a send to a domain the Backend does not relay to, 422 a send to a
+// local mailbox that does not exist, 405 wrong method (with Allow), 415 content other than
+// JSON, 501 a method no server knows, 500 a Backend that threw; 413, 414, 431 and 505 from
+// the framing limits (http::ParserLimits). Error bodies are {"error":"..."}.
 #pragma once
 
 #include <cstddef>
@@ -59,11 +60,24 @@ struct Submission {
   std::vector<msg::Attachment> attachments;                       // decoded octets
 };
 
+// Whether a recipient of a send is taken, as an SMTP server's RCPT check would say.
+enum class RecipientVerdict {
+  accept,
+  unknown_user,  // a local domain without this mailbox (SMTP: 550 5.1.1), answered 422
+  relay_denied   // a domain this server does not send to (SMTP: 550 5.7.1), answered 403
+};
+
 // What the server needs from the mail store and the submission path.
 class Backend {
  public:
   virtual ~Backend() = default;
   virtual bool authenticate(std::string_view user, std::string_view password) = 0;
+  // Asked for every To, Cc and Bcc address before submit(); one refusal fails the whole send
+  // with a 4xx naming the address. The default takes every address (a server with a relay).
+  virtual RecipientVerdict check_recipient(std::string_view /*user*/,
+                                           std::string_view /*address*/) {
+    return RecipientVerdict::accept;
+  }
   // The server composes the RFC 5322 message itself (that is what webmail does); returns the
   // queue id and the Message-ID.
   virtual std::pair<std::string, std::string> submit(std::string_view user,

@@ -44,4 +44,29 @@ MailStores build_stores(const scenario::Scenario& scenario) {
   return stores;
 }
 
+std::optional<msg::Composition> compose_web_submission(store::Account& account,
+                                                       const std::string& from,
+                                                       const std::string& from_name,
+                                                       const webmail::Submission& s) {
+  msg::Composition c;
+  c.from_name = from_name;
+  c.from = from;
+  c.to = s.to;
+  c.cc = s.cc;
+  c.bcc = s.bcc;
+  c.subject = s.subject;
+  c.body = s.body;
+  c.attachments = s.attachments;
+  if (s.reply_to) {
+    auto* folder = account.folder(s.reply_to->first);
+    const auto* parent = folder ? folder->find(s.reply_to->second) : nullptr;
+    if (parent == nullptr) return std::nullopt;
+    auto reply = msg::reply_headers(parent->text);
+    c.in_reply_to = reply.in_reply_to;
+    c.references = reply.references;
+    folder->add_flags(parent->uid, {"\\Answered"});
+  }
+  return c;
+}
+
 }  // namespace mailsim::sim

@@ -7,12 +7,15 @@
 // file).
 #pragma once
 
+#include "models/message.hpp"
 #include "models/store.hpp"
+#include "models/webmail.hpp"
 #include "sim/scenario.hpp"
 
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace mailsim::sim {
@@ -32,5 +35,15 @@ using MailStores = std::map<std::string, std::unique_ptr<store::MailStore>>;
 
 // One store per provider, opened with open_mailboxes(): what a run starts with.
 MailStores build_stores(const scenario::Scenario& scenario);
+
+// The message a webmail user's form asks for, sent from `from` (the account's address) under
+// `from_name`: recipients, subject, body and attachments as posted and, for a reply,
+// In-Reply-To and References from the parent, which is flagged \Answered (rfc5322.txt 3.6.4).
+// nullopt, with nothing flagged, when the parent is not in the account. The caller sets the
+// Date, its zone and the Message-ID.
+std::optional<msg::Composition> compose_web_submission(store::Account& account,
+                                                       const std::string& from,
+                                                       const std::string& from_name,
+                                                       const webmail::Submission& s);
 
 }  // namespace mailsim::sim

@@ -4,7 +4,8 @@
 //   mailsim validate SCENARIO
 //   mailsim list [--dir DIR]
 //   mailsim serve SCENARIO [--bind ADDR] [--smtp-port N] [--submission-port N] [--pop3-port N]
-//                 [--imap-port N] [--http-port N]
+//                 [--imap-port N] [--http-port N] [--submissions-port N] [--imaps-port N]
+//                 [--pop3s-port N] [--https-port N]
 //   mailsim --help | --version
 //
 // Exit codes: 0 success, 1 internal failure, 2 bad input (usage, scenario),
@@ -106,8 +107,21 @@ int main(int argc, char** argv)
       ->capture_default_str();
   serve->add_option("--http-port", serve_options.http_port, "Webmail HTTP port (0: any free port)")
       ->capture_default_str();
+  serve->add_option("--submissions-port", serve_options.submissions_port,
+                    "SMTP submission inside TLS from the first byte, RFC 8314 (0: any free port)")
+      ->capture_default_str();
+  serve->add_option("--imaps-port", serve_options.imaps_port,
+                    "IMAP inside TLS from the first byte (0: any free port)")
+      ->capture_default_str();
+  serve->add_option("--pop3s-port", serve_options.pop3s_port,
+                    "POP3 inside TLS from the first byte (0: any free port)")
+      ->capture_default_str();
+  serve->add_option("--https-port", serve_options.https_port,
+                    "Webmail HTTPS port (0: any free port)")
+      ->capture_default_str();
   for (auto* port : {"--smtp-port", "--submission-port", "--pop3-port", "--imap-port",
-                     "--http-port"})
+                     "--http-port", "--submissions-port", "--imaps-port", "--pop3s-port",
+                     "--https-port"})
     serve->get_option(port)->check(CLI::Range(0, 65535));
 
   std::vector<const char*> cli_argv;

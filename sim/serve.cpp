@@ -1,7 +1,7 @@
 // mailsim serve: the engines of models/ behind real loopback sockets.
 //
 // Theory of operation. One thread runs one poll(2) loop over a self-pipe (written by the
-// SIGINT/SIGTERM handler, the loop's only way to stop), five listening sockets and the
+// SIGINT/SIGTERM handler, the loop's only way to stop), nine listening sockets and the
 // accepted connections. Every socket is non-blocking. Each accepted connection gets one
 // server engine (smtp, pop3, imap or webmail) and a buffer of bytes waiting to be written;
 // the loop feeds the engine what arrives, appends what the engine wants said, and writes it
@@ -19,18 +19,21 @@
 // After any connection's input has been handled, every IMAP session is told the store may
 // have changed, so a session in IDLE hears of new, expunged or re-flagged messages at once.
 //
-// STARTTLS (RFC 3207) on both SMTP ports is real TLS (sim/serve_tls.hpp): the engine says
-// "220 Ready to start TLS" in the clear, then the connection's bytes pass through a TlsStream,
-// and the engine hears tls_established() when the handshake is done. The certificate is
-// self-signed and made at start-up. POP3, IMAP and HTTP stay plaintext and offer no TLS.
+// STARTTLS on both SMTP ports (RFC 3207) and on IMAP (RFC 3501 6.2.1), and STLS on POP3
+// (RFC 2595), are real TLS (sim/serve_tls.hpp): the engine says "220 Ready to start TLS"
+// (or its POP3 or IMAP words) in the clear, then the connection's bytes pass through a TlsStream,
+// and the engine hears tls_established() when the handshake is done. The implicit-TLS ports
+// (RFC 8314: submissions, IMAPS, POP3S; HTTPS, RFC 2818) put a TlsStream on the connection as
+// it is accepted: the engine's greeting waits in the stream until the handshake is done, and
+// the engines start with implicit_tls, so they offer no STARTTLS or STLS. The certificate
+// is self-signed and made at start-up. Plain HTTP has no STARTTLS; HTTPS is its TLS.
 //
 // Time here is the real clock: Date: of webmail messages, Received: stamps, INTERNALDATE and
 // the Date field of HTTP responses are the wall time in UTC, passed in to the engines as
 // they expect (IMAP's epoch is 0).
 //
-// Left out: TLS on POP3, IMAP and HTTP (so STLS and IMAP STARTTLS are not advertised), the
-// implicit-TLS ports (465, 993, 995, 443), outbound relay, persistence (the
-// mailboxes live as long as the process), and any limit on connections beyond
+// Left out: outbound relay, persistence
+// (the mailboxes live as long as the process), and any limit on connections beyond
 // kMaxConnections (further ones are accepted and closed at once).
 #include "sim/serve.hpp"
 
@@ -64,6 +67,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -229,31 +233,46 @@ class WebmailBackend : public webmail::Backend {
     return office_.authenticate(user, password);
   }
 
+  // The same refusals as RCPT on the SMTP ports: no outbound relay, even for a logged-in user.
+  webmail::RecipientVerdict check_recipient(std::string_view, std::string_view address) override
+  {
+    if (!office_.serves(domain_of(address)))
+      return webmail::RecipientVerdict::relay_denied;
+    return office_.account(address) ? webmail::RecipientVerdict::accept
+                                    : webmail::RecipientVerdict::unknown_user;
+  }
+
   std::pair<std::string, std::string> submit(std::string_view user,
                                              const std::vector<std::string>& to,
                                              std::string_view subject,
                                              std::string_view body) override
   {
-    // No outbound relay: a recipient outside the scenario fails the request (500).
-    for (const auto& rcpt : to)
-      if (!office_.account(rcpt))
-        throw std::runtime_error("not a user of this scenario: " + rcpt);
-    const auto& from = office_.account(user)->address();
-    msg::Composition c;
-    c.from_name = office_.name_of(from);
-    c.from = from;
-    c.to = to;
-    c.subject = std::string(subject);
-    c.body = std::string(body);
-    c.date_unix = unix_now();
-    c.tz_offset_minutes = 0;
-    c.message_id = office_.next_message_id(domain_of(from));
+    webmail::Submission s;
+    s.to = to;
+    s.subject = std::string(subject);
+    s.body = std::string(body);
+    return *submit(user, s);
+  }
+
+  // Delivered at once into each recipient's INBOX (all of them local: check_recipient() said
+  // so), Bcc in the envelope only, as the simulation's webmaild composes it.
+  std::optional<std::pair<std::string, std::string>> submit(std::string_view user,
+                                                            const webmail::Submission& s) override
+  {
+    auto* account = office_.account(user);
+    const auto& from = account->address();
+    auto c = compose_web_submission(*account, from, office_.name_of(from), s);
+    if (!c)
+      return std::nullopt;
+    c->date_unix = unix_now();
+    c->tz_offset_minutes = 0;
+    c->message_id = office_.next_message_id(domain_of(from));
     smtp::Envelope envelope;
     envelope.mail_from = from;
-    envelope.recipients = to;
+    envelope.recipients = msg::envelope_recipients(*c);
     envelope.authenticated_user = from;
-    office_.deliver(envelope, msg::build_message(c));
-    return {office_.next_queue_id(), c.message_id};
+    office_.deliver(envelope, msg::build_message(*c));
+    return std::make_pair(office_.next_queue_id(), c->message_id);
   }
 
   std::vector<std::pair<std::string, std::pair<std::size_t, std::size_t>>> folders(
@@ -364,21 +383,6 @@ class EngineSession : public Session {
   Engine engine_;
 };
 
-class ImapSession : public EngineSession<imap::ServerSession> {
- public:
-  using EngineSession::EngineSession;
-  void receive(std::string_view bytes) override
-  {
-    engine_.set_now(static_cast<double>(unix_now()));
-    EngineSession::receive(bytes);
-  }
-  void store_changed() override
-  {
-    engine_.poll();
-    engine_.take_events();
-  }
-};
-
 // HTTP responses carry the time they were made (rfc9110.txt 6.6.1: a server with a clock).
 class HttpSession : public EngineSession<webmail::ServerSession> {
  public:
@@ -390,27 +394,47 @@ class HttpSession : public EngineSession<webmail::ServerSession> {
   }
 };
 
-// SMTP watches for STARTTLS (RFC 3207 4): the poll loop then runs a real handshake.
-class SmtpSession : public EngineSession<smtp::ServerSession> {
+// SMTP, POP3 and IMAP watch for STARTTLS (rfc3207.txt 4, rfc3501.txt 6.2.1) and STLS
+// (rfc2595.txt 4): the poll loop then runs a real handshake.
+template <class Engine>
+class StartTlsSession : public EngineSession<Engine> {
  public:
-  using EngineSession::EngineSession;
+  using EngineSession<Engine>::EngineSession;
   void receive(std::string_view bytes) override
   {
-    engine_.receive(bytes);
-    for (const auto& e : engine_.take_events())
-      starttls_ = starttls_ || e.kind == smtp::ServerEvent::Kind::starttls;
+    using Event = typename decltype(std::declval<Engine&>().take_events())::value_type;
+    this->engine_.receive(bytes);
+    for (const auto& e : this->engine_.take_events())
+      starttls_ = starttls_ || e.kind == Event::Kind::starttls;
   }
   bool take_starttls() override { return std::exchange(starttls_, false); }
-  void tls_established() override { engine_.tls_established(); }
+  void tls_established() override { this->engine_.tls_established(); }
 
  private:
   bool starttls_ = false;
+};
+
+// IMAP learns the time for INTERNALDATE, and of other sessions' changes to the store.
+class ImapSession : public StartTlsSession<imap::ServerSession> {
+ public:
+  using StartTlsSession::StartTlsSession;
+  void receive(std::string_view bytes) override
+  {
+    engine_.set_now(static_cast<double>(unix_now()));
+    StartTlsSession::receive(bytes);
+  }
+  void store_changed() override
+  {
+    engine_.poll();
+    engine_.take_events();
+  }
 };
 
 enum class Service { smtp, submission, pop3, imap, http };
 
 struct Endpoint {
   Service service;
+  bool implicit_tls;   // TLS from the first byte (RFC 8314 3)
   const char* name;    // in the JSON line
   const char* option;  // in error messages
   int port;
@@ -420,7 +444,8 @@ struct Endpoint {
 struct Connection {
   int fd = -1;
   std::unique_ptr<Session> session;
-  std::unique_ptr<TlsStream> tls;  // after STARTTLS
+  std::unique_ptr<TlsStream> tls;  // from the start on an implicit-TLS port, else after STARTTLS
+  bool implicit_tls = false;       // the engine asked for no handshake: do not tell it of one
   std::string input;               // plaintext read but not yet fed to the engine
   std::size_t input_fed = 0;       // octets of input already fed
   std::string output;              // bytes for the socket (ciphertext once TLS is on)
@@ -448,7 +473,8 @@ class Server {
 
  private:
   bool open_listener(Endpoint& endpoint);
-  std::unique_ptr<Session> make_session(Service service, const std::string& peer);
+  std::unique_ptr<Session> make_session(Service service, bool implicit_tls,
+                                        const std::string& peer);
   void accept_all(const Endpoint& endpoint);
   void read_from(Connection& c);
   bool pump(Connection& c);
@@ -477,11 +503,17 @@ Server::~Server()
 
 bool Server::listen_all()
 {
-  endpoints_ = {{Service::smtp, "smtp", "--smtp-port", options_.smtp_port},
-                {Service::submission, "submission", "--submission-port", options_.submission_port},
-                {Service::pop3, "pop3", "--pop3-port", options_.pop3_port},
-                {Service::imap, "imap", "--imap-port", options_.imap_port},
-                {Service::http, "http", "--http-port", options_.http_port}};
+  const auto& o = options_;
+  endpoints_ = {
+      {Service::smtp, false, "smtp", "--smtp-port", o.smtp_port},
+      {Service::submission, false, "submission", "--submission-port", o.submission_port},
+      {Service::pop3, false, "pop3", "--pop3-port", o.pop3_port},
+      {Service::imap, false, "imap", "--imap-port", o.imap_port},
+      {Service::http, false, "http", "--http-port", o.http_port},
+      {Service::submission, true, "submissions", "--submissions-port", o.submissions_port},
+      {Service::imap, true, "imaps", "--imaps-port", o.imaps_port},
+      {Service::pop3, true, "pop3s", "--pop3s-port", o.pop3s_port},
+      {Service::http, true, "https", "--https-port", o.https_port}};
   for (auto& e : endpoints_)
     if (!open_listener(e))
       return false;
@@ -550,7 +582,8 @@ std::string peer_address(int fd)
   return text;
 }
 
-std::unique_ptr<Session> Server::make_session(Service service, const std::string& peer)
+std::unique_ptr<Session> Server::make_session(Service service, bool implicit_tls,
+                                              const std::string& peer)
 {
   switch (service) {
     case Service::smtp:
@@ -560,18 +593,23 @@ std::unique_ptr<Session> Server::make_session(Service service, const std::string
       config.service =
           service == Service::smtp ? smtp::Service::relay : smtp::Service::submission;
       config.tls_available = true;  // real TLS, see collect_output()
+      config.implicit_tls = implicit_tls;
       config.client_address = "[" + peer + "]";
-      return std::make_unique<SmtpSession>(config, smtp_backend_);
+      return std::make_unique<StartTlsSession<smtp::ServerSession>>(config, smtp_backend_);
     }
     case Service::pop3: {
       pop3::ServerConfig config;
       config.hostname = kHostname;
-      return std::make_unique<EngineSession<pop3::ServerSession>>(config, office_.store());
+      config.tls_available = true;  // STLS, as STARTTLS above
+      config.implicit_tls = implicit_tls;
+      return std::make_unique<StartTlsSession<pop3::ServerSession>>(config, office_.store());
     }
     case Service::imap: {
       imap::ServerConfig config;
       config.hostname = kHostname;
-      config.epoch_unix = 0;  // times given to the engine are Unix times
+      config.epoch_unix = 0;        // times given to the engine are Unix times
+      config.tls_available = true;  // STARTTLS, as SMTP's
+      config.implicit_tls = implicit_tls;
       return std::make_unique<ImapSession>(config, office_.store());
     }
     case Service::http: {
@@ -595,8 +633,12 @@ void Server::accept_all(const Endpoint& e)
     }
     auto c = std::make_unique<Connection>();
     c->fd = fd;
-    c->session = make_session(e.service, peer_address(fd));
-    collect_output(*c);  // the greeting, where the protocol has one
+    c->session = make_session(e.service, e.implicit_tls, peer_address(fd));
+    if (e.implicit_tls) {
+      c->tls = std::make_unique<TlsStream>(tls_);
+      c->implicit_tls = true;
+    }
+    collect_output(*c);  // the greeting, where the protocol has one (held until TLS is up)
     connections_.push_back(std::move(c));
   }
 }
@@ -617,7 +659,7 @@ void Server::read_from(Connection& c)
         c.finished = true;
         return;
       }
-      if (c.tls->established() && !was_established)
+      if (c.tls->established() && !was_established && !c.implicit_tls)
         c.session->tls_established();
       c.input = std::move(plaintext);
       c.peer_done = c.tls->peer_closed();
@@ -790,7 +832,8 @@ int serve_scenario(const scenario::Scenario& s, const ServeOptions& o)
       std::cout << server.ports_json() << std::endl;  // flushed: a test waits for this line
       std::cerr << "mailsim serve: " << server.accounts() << " accounts of scenario " << s.name
                 << " on " << o.bind << "; SIGINT (Ctrl-C) or SIGTERM stops\n"
-                << "mailsim serve: STARTTLS on the SMTP ports with a self-signed certificate, "
+                << "mailsim serve: STARTTLS on the SMTP ports and TLS on the submissions, "
+                << "imaps, pop3s and https ports, with a self-signed certificate, "
                 << server.tls().fingerprint() << "\n";
       server.run(stop[0]);
     }

@@ -8,6 +8,7 @@
 
 #include "models/message.hpp"
 #include "models/webmail.hpp"
+#include "sim/mailboxes.hpp"
 #include "sim/session.hpp"
 
 #include <fmt/format.h>
@@ -54,25 +55,11 @@ class WebmailBackend : public webmail::Backend {
     auto* account = store().find_account(user);
     const auto* person = world.person_by_address(account->address());
     const auto& device_host = *connection_.client_host;
-    msg::Composition c;
-    c.from_name = person ? person->name : "";
-    c.from = person ? person->address : std::string(user);
-    c.to = s.to;
-    c.cc = s.cc;
-    c.bcc = s.bcc;
-    c.subject = s.subject;
-    c.body = s.body;
-    c.attachments = s.attachments;
-    if (s.reply_to) {
-      auto* folder = account->folder(s.reply_to->first);
-      auto* parent = folder ? folder->find(s.reply_to->second) : nullptr;
-      if (parent == nullptr)
-        return std::nullopt;
-      auto reply = msg::reply_headers(parent->text);
-      c.in_reply_to = reply.in_reply_to;
-      c.references = reply.references;
-      folder->add_flags(parent->uid, {"\\Answered"});
-    }
+    auto composed = compose_web_submission(*account, person ? person->address : std::string(user),
+                                           person ? person->name : "", s);
+    if (!composed)
+      return std::nullopt;
+    auto& c = *composed;
     c.date_unix = world.scenario().epoch_unix + static_cast<std::int64_t>(now);
     c.tz_offset_minutes = device_host.utc_offset_minutes;
     c.message_id = world.next_message_id(provider_.domain, now);

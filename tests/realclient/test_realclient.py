@@ -5,14 +5,19 @@ Usage: test_realclient.py MAILSIM SCENARIO TEST
 
 Each TEST starts its own `mailsim serve SCENARIO` on kernel-chosen ports, reads the one JSON
 line naming the ports, drives real clients nobody here wrote against it, asserts the exact
-bytes they got back (STARTTLS too, with Python's ssl and curl, not verifying the certificate
-serve makes up), then stops the server with SIGTERM (or SIGINT) and asserts exit 0. Every
-wait has a timeout, and the server is killed in a finally whatever happens.
+bytes they got back (STARTTLS and the implicit-TLS ports too, with Python's ssl and curl,
+not verifying the certificate serve makes up, or trusting exactly it), then stops the
+server with SIGTERM (or SIGINT) and asserts exit 0. Every wait has a timeout, and the server
+is killed in a finally whatever happens.
 
 The scenario is scenarios/rav-canada-to-uday-india.json: rav@cms.com (password maple) and
 uday@ums.com (password chai), two providers served by the one process.
 """
 
+import base64
+import email
+import email.policy
+import http.client
 import imaplib
 import json
 import os
@@ -47,14 +52,17 @@ MESSAGE = (
 )
 
 
+PORT_OPTIONS = ("--smtp-port", "--submission-port", "--pop3-port", "--imap-port", "--http-port",
+                "--submissions-port", "--imaps-port", "--pop3s-port", "--https-port")
+
+
 class Server:
     """One `mailsim serve` process on port 0 for every service."""
 
     def __init__(self, mailsim, scenario):
         self.errors = tempfile.TemporaryFile()
         args = [mailsim, "serve", scenario]
-        for option in ("--smtp-port", "--submission-port", "--pop3-port", "--imap-port",
-                       "--http-port"):
+        for option in PORT_OPTIONS:
             args += [option, "0"]
         self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.errors)
         ready, _, _ = select.select([self.process.stdout], [], [], TIMEOUT)
@@ -62,8 +70,8 @@ class Server:
         line = self.process.stdout.readline()
         check(line.endswith(b"\n"), f"the JSON line is not a whole line: {line!r}")
         self.ports = json.loads(line)
-        check(set(self.ports) == {"bind", "smtp", "submission", "pop3", "imap", "http"},
-              f"the JSON line names {sorted(self.ports)}")
+        equal(list(self.ports), ["bind", "smtp", "submission", "pop3", "imap", "http",
+                                 "submissions", "imaps", "pop3s", "https"], "the JSON line")
         check(self.ports["bind"] == "127.0.0.1", f"bind {self.ports['bind']}")
 
     def stop(self, sig=signal.SIGTERM):
@@ -162,8 +170,8 @@ def test_python_pop3(server):
     smtplib_send(server)
     pop = poplib.POP3("127.0.0.1", server.ports["pop3"], timeout=TIMEOUT)
     check(pop.getwelcome().startswith(b"+OK"), f"greeting {pop.getwelcome()!r}")
-    equal(pop.capa(), {"TOP": [], "USER": [], "PIPELINING": [], "UIDL": [],
-                       "IMPLEMENTATION": ["mailsim"]}, "CAPA (no STLS: no TLS on POP3)")
+    equal(pop.capa(), {"TOP": [], "USER": [], "STLS": [], "PIPELINING": [], "UIDL": [],
+                       "IMPLEMENTATION": ["mailsim"]}, "CAPA (STLS: rfc2595.txt 4)")
     equal(pop.user(UDAY[0]), b"+OK uday@ums.com is a valid mailbox", "USER")
     check(pop.pass_(UDAY[1]).startswith(b"+OK"), "PASS")
     count, octets = pop.stat()
@@ -211,7 +219,7 @@ def test_python_imap(server):
     smtplib_send(server)
     smtplib_send(server, "smtp", login=None)
     imap = imaplib.IMAP4("127.0.0.1", server.ports["imap"], timeout=TIMEOUT)
-    check("STARTTLS" not in imap.capabilities, f"capabilities {imap.capabilities}")
+    check("STARTTLS" in imap.capabilities, f"capabilities {imap.capabilities}")
     imap_ok(imap.login(*UDAY), "LOGIN")
     equal(imap_ok(imap.select("INBOX"), "SELECT"), [b"2"], "EXISTS")
     equal(imap_ok(imap.search(None, "UNSEEN"), "SEARCH"), [b"1 2"], "SEARCH UNSEEN")
@@ -407,7 +415,8 @@ def test_hostile_peers(server):
     megabytes and never reads: serve answers each with the protocol's own errors or a close,
     and keeps serving everyone else (one poll loop, non-blocking sockets, bounded buffers)."""
     rng = random.Random(2023)
-    for name in ("smtp", "submission", "pop3", "imap", "http"):
+    for name in ("smtp", "submission", "pop3", "imap", "http", "submissions", "imaps", "pop3s",
+                 "https"):
         peer = socket.create_connection(("127.0.0.1", server.ports[name]), timeout=TIMEOUT)
         try:
             for _ in range(16):
@@ -540,9 +549,11 @@ def test_curl_http(server):
                                                    "body": "Sent from a browser.\n"})
         equal(code, 202, f"send: {content!r}")
         check(json.loads(content)["message_id"].endswith("@cms.com>"), f"send: {content!r}")
-        code, content = call("POST", "/api/send", {"to": ["x@example.org"], "subject": "s",
-                                                   "body": "b"})
-        equal(code, 500, "send outside the scenario (no relay)")
+        # No outbound relay: refused as SMTP's RCPT refuses it (550 5.7.1), never a 500.
+        equal(call("POST", "/api/send", {"to": ["x@example.org"], "subject": "s", "body": "b"}),
+              (403, b'{"error":"relaying denied for x@example.org"}'), "send outside")
+        equal(call("POST", "/api/send", {"to": ["uday@ums.com"], "bcc": ["nobody@ums.com"]}),
+              (422, b'{"error":"no such user here: nobody@ums.com"}'), "send to nobody")
         equal(call("POST", "/api/logout", {}), (200, b'{"ok":true}'), "logout")
 
         equal(call("POST", "/api/login", {"user": "uday@ums.com", "password": "chai"}),
@@ -571,15 +582,264 @@ def test_curl_http(server):
     imap.logout()
 
 
+class Browser:
+    """Python's http.client as a web page's script: one connection, the session cookie kept."""
+
+    def __init__(self, connection):
+        self.connection = connection
+        self.cookie = None
+
+    def call(self, method, path, body=None):
+        """Returns (status, parsed JSON)."""
+        headers = {"Cookie": self.cookie} if self.cookie else {}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        self.connection.request(method, path, body=data, headers=headers)
+        response = self.connection.getresponse()
+        content = response.read()
+        equal(response.getheader("Content-Type"), "application/json", f"{method} {path} type")
+        if response.getheader("Set-Cookie"):
+            self.cookie = response.getheader("Set-Cookie").split(";")[0]
+        return response.status, json.loads(content)
+
+    def login(self, user):
+        equal(self.call("POST", "/api/login", {"user": user[0], "password": user[1]}),
+              (200, {"ok": True}), f"{user[0]} logs in")
+
+
+def imap_message(server, user, uid, folder="INBOX"):
+    """The stored message and its flags, through IMAP (another real client)."""
+    imap = imaplib.IMAP4("127.0.0.1", server.ports["imap"], timeout=TIMEOUT)
+    imap_ok(imap.login(*user), "LOGIN")
+    imap_ok(imap.select(folder), "SELECT")
+    data = imap_ok(imap.uid("FETCH", str(uid), "(FLAGS BODY.PEEK[])"), "UID FETCH")
+    imap.logout()
+    return data[0][1], data[0][0]
+
+
+def test_python_webmail_compose(server):
+    """http.client posts what a compose form holds: Cc, Bcc, an attachment, then a reply;
+    each is delivered as the simulation's webmail composes it (rfc5322.txt 3.6.3, 3.6.4)."""
+    photo = bytes(range(256)) * 3  # every octet value: base64 must carry them all
+    rav = Browser(http.client.HTTPConnection("127.0.0.1", server.ports["http"],
+                                             timeout=TIMEOUT))
+    rav.login(RAV)
+    code, sent = rav.call("POST", "/api/send", {
+        "to": ["uday@ums.com"], "bcc": ["rav@cms.com"], "subject": "Photos",
+        "body": "Here is one.\n",
+        "attachments": [{"name": "lake.bin", "content_type": "application/octet-stream",
+                         "data": base64.b64encode(photo).decode()}]})
+    equal(code, 202, f"send with Bcc and an attachment: {sent}")
+    # One bad Cc refuses the whole send, naming it, and nothing is delivered.
+    equal(rav.call("POST", "/api/send", {"to": ["uday@ums.com"], "cc": ["eve@example.org"]}),
+          (403, {"error": "relaying denied for eve@example.org"}), "a Cc outside")
+    # An address that would smuggle a header line (rfc5322.txt 3.4.1) is not an address.
+    equal(rav.call("POST", "/api/send", {"to": ["uday@ums.com\r\nBcc: eve@example.org"]}),
+          (400, {"error": 'to: not an address: "uday@ums.com\\r\\nBcc: eve@example.org"'}),
+          "a header in an address")
+    equal(rav.call("GET", "/api/folders"),
+          (200, [{"name": "INBOX", "messages": 1, "unseen": 1}]), "Rav's Bcc copy")
+
+    raw, _ = imap_message(server, UDAY, 1)
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    equal((parsed["To"], parsed["Cc"], parsed["Bcc"], parsed["Message-ID"]),
+          ("uday@ums.com", None, None, sent["message_id"]), "headers: no Bcc (rfc5322 3.6.3)")
+    check(raw.startswith(b"Return-Path: <rav@cms.com>\r\n"), f"delivered: {raw[:60]!r}")
+    parts = list(parsed.iter_attachments())
+    equal([(a.get_filename(), a.get_content_type(), a.get_content()) for a in parts],
+          [("lake.bin", "application/octet-stream", photo)], "the attachment, octet for octet")
+    # The CRLF before a boundary belongs to the delimiter (rfc2046.txt 5.1.1), and
+    # msg::build_message adds no second one, so the text's own last line break is not kept.
+    equal(parsed.get_body(("plain",)).get_content(), "Here is one.", "the text part")
+
+    uday = Browser(http.client.HTTPConnection("127.0.0.1", server.ports["http"],
+                                              timeout=TIMEOUT))
+    uday.login(UDAY)
+    equal(uday.call("POST", "/api/send", {"to": ["rav@cms.com"],
+                                          "reply_to": {"folder": "INBOX", "id": 9}}),
+          (404, {"error": "no such message to reply to, or fields this server does not take"}),
+          "a reply to no message")
+    code, reply = uday.call("POST", "/api/send", {
+        "to": ["rav@cms.com"], "cc": ["uday@ums.com"], "subject": "Re: Photos",
+        "body": "Lovely.\n", "reply_to": {"folder": "INBOX", "id": 1}})
+    equal(code, 202, f"reply: {reply}")
+    _, flags = imap_message(server, UDAY, 1)
+    check(rb"\Answered" in flags, f"the parent is \\Answered: {flags!r}")
+    raw, _ = imap_message(server, RAV, 2)
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    equal((parsed["To"], parsed["Cc"], parsed["In-Reply-To"], parsed["References"],
+           parsed["Message-ID"]),
+          ("rav@cms.com", "uday@ums.com", sent["message_id"], sent["message_id"],
+           reply["message_id"]), "the reply's headers")
+    equal(uday.call("GET", "/api/folders"),
+          (200, [{"name": "INBOX", "messages": 2, "unseen": 2}]),
+          "Uday's Cc copy (IMAP only peeked at the first)")
+
+
+def test_python_implicit_tls(server):
+    """smtplib.SMTP_SSL, poplib.POP3_SSL, imaplib.IMAP4_SSL and http.client's HTTPS on the
+    implicit-TLS ports (rfc8314.txt 3.3, rfc2818.txt 2): TLS from the first byte."""
+    with smtplib.SMTP_SSL("127.0.0.1", server.ports["submissions"], timeout=TIMEOUT,
+                          context=no_verification()) as smtp:
+        check(smtp.sock.version() in ("TLSv1.2", "TLSv1.3"), f"TLS {smtp.sock.version()}")
+        certificate = smtp.sock.getpeercert(binary_form=True)
+        equal(smtp.ehlo("rav-laptop")[0], 250, "EHLO")
+        # Already inside TLS: STARTTLS is neither offered nor taken (rfc3207.txt 4.2).
+        check(not smtp.has_extn("starttls"), "STARTTLS offered on the implicit-TLS port")
+        equal(smtp.docmd("STARTTLS"), (503, b"5.5.1 Bad sequence of commands"), "STARTTLS")
+        equal(smtp.login(*RAV), (235, b"2.7.0 Authentication successful"), "AUTH")
+        equal(smtp.sendmail("rav@cms.com", ["uday@ums.com"], MESSAGE), {}, "send")
+
+    pop = poplib.POP3_SSL("127.0.0.1", server.ports["pop3s"], timeout=TIMEOUT,
+                          context=no_verification())
+    check(pop.getwelcome().startswith(b"+OK "), f"greeting {pop.getwelcome()!r}")
+    pop.user(UDAY[0])
+    pop.pass_(UDAY[1])
+    equal(pop.stat()[0], 1, "STAT")
+    text = b"\r\n".join(pop.retr(1)[1]) + b"\r\n"
+    delivered(text)
+    check(b" with ESMTPSA id" in text, "Received: says ESMTPSA (authenticated, inside TLS)")
+    pop.quit()
+
+    # The certificate is self-signed for localhost: trusting exactly it, verification passes.
+    trusted = ssl.create_default_context(cadata=ssl.DER_cert_to_PEM_cert(certificate))
+    imap = imaplib.IMAP4_SSL("localhost", server.ports["imaps"], ssl_context=trusted,
+                             timeout=TIMEOUT)
+    imap_ok(imap.login(*UDAY), "LOGIN")
+    imap_ok(imap.select("INBOX"), "SELECT")
+    data = imap_ok(imap.fetch("1", "(BODY.PEEK[])"), "FETCH")
+    delivered(data[0][1])
+    imap.logout()
+
+    web = Browser(http.client.HTTPSConnection("127.0.0.1", server.ports["https"],
+                                              timeout=TIMEOUT, context=no_verification()))
+    web.login(UDAY)
+    equal(web.call("GET", "/api/folders"),
+          (200, [{"name": "INBOX", "messages": 1, "unseen": 1}]), "folders over HTTPS")
+
+    # Plaintext on a TLS port is not a ClientHello: an alert or nothing, then the close.
+    for name in ("submissions", "imaps", "pop3s", "https"):
+        plain = socket.create_connection(("127.0.0.1", server.ports[name]), timeout=TIMEOUT)
+        plain.sendall(b"EHLO plain\r\n")
+        received = b""
+        while True:  # a timeout fails the test
+            chunk = plain.recv(4096)
+            if not chunk:
+                break
+            received += chunk
+        check(received == b"" or received[:1] == b"\x15",
+              f"{name}: nothing or a TLS alert before the close: {received!r}")
+        plain.close()
+
+
+def test_python_pop3_stls(server):
+    """poplib's stls() (rfc2595.txt 4) with Python's ssl, then curl pop3:// --ssl-reqd."""
+    smtplib_send(server)
+    pop = poplib.POP3("127.0.0.1", server.ports["pop3"], timeout=TIMEOUT)
+    check("STLS" in pop.capa(), f"CAPA lists STLS: {pop.capa()}")
+    equal(pop.stls(context=no_verification()), b"+OK Begin TLS negotiation", "STLS")
+    check(pop.sock.version() in ("TLSv1.2", "TLSv1.3"), f"TLS {pop.sock.version()}")
+    check("STLS" not in pop.capa(), "CAPA lists STLS inside TLS")
+    try:
+        pop._shortcmd("STLS")
+        raise AssertionError("STLS accepted inside TLS")
+    except poplib.error_proto as refused:
+        equal(refused.args[0], b"-ERR Command not permitted when TLS active", "STLS again")
+    pop.user(UDAY[0])
+    pop.pass_(UDAY[1])
+    delivered(b"\r\n".join(pop.retr(1)[1]) + b"\r\n")
+    pop.quit()
+
+    rc, text, err = curl(f"pop3://127.0.0.1:{server.ports['pop3']}/1", "--ssl-reqd",
+                         "--insecure", "--user", "uday@ums.com:chai")
+    equal(rc, 0, f"curl pop3 with STLS ({err})")
+    delivered(text)
+
+
+def test_python_imap_starttls(server):
+    """imaplib's starttls() (rfc3501.txt 6.2.1) with Python's ssl, then curl imap://
+    --ssl-reqd; a LOGIN pipelined behind STARTTLS in the clear is not run."""
+    smtplib_send(server)
+    imap = imaplib.IMAP4("127.0.0.1", server.ports["imap"], timeout=TIMEOUT)
+    equal(imap.starttls(ssl_context=no_verification())[0], "OK", "STARTTLS")
+    check(imap.sock.version() in ("TLSv1.2", "TLSv1.3"), f"TLS {imap.sock.version()}")
+    # imaplib asked CAPABILITY again inside TLS, as the RFC says a client must.
+    check("STARTTLS" not in imap.capabilities, f"capabilities {imap.capabilities}")
+    try:
+        imap._simple_command("STARTTLS")
+        raise AssertionError("STARTTLS accepted inside TLS")
+    except imaplib.IMAP4.error as refused:  # imaplib raises on BAD
+        check("BAD [b'TLS is already active']" in str(refused), f"STARTTLS again: {refused}")
+    imap_ok(imap.login(*UDAY), "LOGIN")
+    imap_ok(imap.select("INBOX"), "SELECT")
+    delivered(imap_ok(imap.fetch("1", "(BODY.PEEK[])"), "FETCH")[0][1])
+    imap.logout()
+
+    rc, text, err = curl(f"imap://127.0.0.1:{server.ports['imap']}/INBOX;UID=1",
+                         "--ssl-reqd", "--insecure", "--user", "uday@ums.com:chai")
+    equal(rc, 0, f"curl imap with STARTTLS ({err})")
+    delivered(text)
+
+    raw = socket.create_connection(("127.0.0.1", server.ports["imap"]), timeout=TIMEOUT)
+    raw.recv(4096)  # greeting
+    raw.sendall(b"a1 STARTTLS\r\na2 LOGIN uday@ums.com chai\r\n")
+    equal(raw.recv(4096), b"a1 OK Begin TLS negotiation now\r\n", "only the OK, no LOGIN")
+    tls = no_verification().wrap_socket(raw)
+    tls.sendall(b"a3 SELECT INBOX\r\n")
+    equal(tls.recv(4096), b"a3 BAD SELECT not allowed in not_authenticated state\r\n",
+          "the pipelined LOGIN did not run")
+    tls.close()
+
+
+def test_curl_implicit_tls(server):
+    """curl over smtps://, pop3s://, imaps:// and https://, with --insecure or trusting the
+    certificate serve printed (fetched here with Python's ssl)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        message = os.path.join(tmp, "message")
+        with open(message, "wb") as f:
+            f.write(MESSAGE)
+        rc, out, err = curl(f"smtps://127.0.0.1:{server.ports['submissions']}/rav-laptop",
+                            "--insecure", "--mail-from", "rav@cms.com",
+                            "--mail-rcpt", "uday@ums.com", "-T", message,
+                            "--user", "rav@cms.com:maple")
+        equal(rc, 0, f"curl smtps send ({err})")
+
+        rc, text, err = curl(f"pop3s://127.0.0.1:{server.ports['pop3s']}/1", "--insecure",
+                             "--user", "uday@ums.com:chai")
+        equal(rc, 0, f"curl pop3s RETR ({err})")
+        delivered(text)
+        rc, text, err = curl(f"imaps://127.0.0.1:{server.ports['imaps']}/INBOX;UID=1",
+                             "--insecure", "--user", "uday@ums.com:chai")
+        equal(rc, 0, f"curl imaps FETCH ({err})")
+        delivered(text)
+
+        # Without --insecure curl refuses the made-up certificate (exit 60)...
+        port = server.ports["https"]
+        rc, out, err = curl(f"https://127.0.0.1:{port}/api/folders")
+        equal(rc, 60, f"curl https with verification ({err})")
+        # ... and accepts it once told to trust exactly it, for the name it was made for.
+        pem = os.path.join(tmp, "serve.pem")
+        with open(pem, "w") as f:
+            f.write(ssl.get_server_certificate(("127.0.0.1", port), timeout=TIMEOUT))
+        rc, out, err = curl(f"https://localhost:{port}/api/login", "--cacert", pem,
+                            "--resolve", f"localhost:{port}:127.0.0.1",
+                            "--header", "Content-Type: application/json",
+                            "--data-binary", '{"user":"uday@ums.com","password":"chai"}',
+                            "--write-out", "\n%{http_code}")
+        equal((rc, out), (0, b'{"ok":true}\n200'), f"curl https login, verified ({err})")
+
+
 def test_serve_signals_and_ports(mailsim, scenario):
     """SIGINT stops cleanly too; a port in use or a bad --bind is named, exit 2."""
     server = Server(mailsim, scenario)
     try:
         taken = server.ports["imap"]
-        done = subprocess.run([mailsim, "serve", scenario, "--smtp-port", "0",
-                               "--submission-port", "0", "--pop3-port", "0", "--imap-port",
-                               str(taken), "--http-port", "0"],
-                              capture_output=True, timeout=TIMEOUT)
+        args = [mailsim, "serve", scenario]
+        for option in PORT_OPTIONS:
+            args += [option, str(taken) if option == "--imap-port" else "0"]
+        done = subprocess.run(args, capture_output=True, timeout=TIMEOUT)
         equal(done.returncode, 2, "exit code with a port in use")
         equal(done.stdout, b"", "no JSON line when a port cannot be bound")
         check(f"127.0.0.1 port {taken} (--imap-port)".encode() in done.stderr,

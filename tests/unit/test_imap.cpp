@@ -903,6 +903,51 @@ TEST_CASE("IMAP server: \\Recent is the server's; STORE and APPEND ignore it (RF
   CHECK(inbox(*store).messages()[1].flags.empty());
 }
 
+// rfc3501.txt 6.2.1: STARTTLS where the driver can start TLS. CAPABILITY (and the greeting)
+// list it before login only; the tagged OK comes before the handshake, a LOGIN pipelined
+// behind it in the clear is not run, and afterwards the session is still not authenticated
+// and no longer offers STARTTLS.
+TEST_CASE("IMAP server: STARTTLS (rfc3501 6.2.1)", "[imap]") {
+  auto store = make_store();
+  imap::ServerConfig config{"mail.ums.com"};
+  config.tls_available = true;
+  imap::ServerSession server(config, *store);
+  CHECK(server.take_output() ==
+        "* OK [CAPABILITY IMAP4rev1 IDLE MOVE UIDPLUS STARTTLS] mail.ums.com IMAP4rev1 server "
+        "ready\r\n");
+  server.receive(CRLF("a1 CAPABILITY\na2 STARTTLS x\na3 STARTTLS\na4 LOGIN uday secret\n"));
+  CHECK(server.take_output() == CRLF("* CAPABILITY IMAP4rev1 IDLE MOVE UIDPLUS STARTTLS\n"
+                                     "a1 OK CAPABILITY completed\n"
+                                     "a2 BAD unexpected text at end of command\n"
+                                     "a3 OK Begin TLS negotiation now\n"));
+  CHECK(server.take_events().back().kind == imap::ServerEvent::Kind::starttls);
+  server.tls_established();
+  CHECK(server.tls_active());
+  auto events = server.take_events();
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].detail == "22 octets sent in the clear after STARTTLS were discarded");
+  CHECK(server.state_name() == "not_authenticated");
+  server.receive(CRLF("a5 CAPABILITY\na6 STARTTLS\na7 LOGIN uday secret\na8 CAPABILITY\n"));
+  CHECK(server.take_output() == CRLF("* CAPABILITY IMAP4rev1 IDLE MOVE UIDPLUS\n"
+                                     "a5 OK CAPABILITY completed\n"
+                                     "a6 BAD TLS is already active\n"
+                                     "a7 OK LOGIN completed\n"
+                                     "* CAPABILITY IMAP4rev1 IDLE MOVE UIDPLUS\n"
+                                     "a8 OK CAPABILITY completed\n"));
+}
+
+// rfc8314.txt 3.3: on an implicit-TLS port the session starts inside TLS.
+TEST_CASE("IMAP server: no STARTTLS on an implicit-TLS port (rfc8314 3.3)", "[imap]") {
+  auto store = make_store();
+  imap::ServerConfig config{"mail.ums.com"};
+  config.tls_available = true;
+  config.implicit_tls = true;
+  imap::ServerSession server(config, *store);
+  CHECK(server.take_output() == kGreeting);
+  server.receive("a1 STARTTLS\r\n");
+  CHECK(server.take_output() == "a1 BAD TLS is already active\r\n");
+}
+
 TEST_CASE("IMAP server: AUTHENTICATE and STARTTLS are refused with NO (RFC 3501 6.2.1, 6.2.2)",
           "[imap]") {
   auto store = make_store();

@@ -43,6 +43,8 @@ std::string kind_name(pop3::ServerEvent::Kind kind) {
       return "update_committed";
     case K::protocol_error:
       return "protocol_error";
+    case K::starttls:
+      return "starttls";
     case K::quit:
       return "quit";
   }
@@ -244,6 +246,61 @@ TEST_CASE("POP3 server: a connection dropped without QUIT deletes nothing (RFC 1
   CHECK(server.take_output() == "+OK mail.ums.com POP3 server signing off\r\n");
   CHECK(server.closed());
   CHECK(server.state_name() == "authorization");
+}
+
+// rfc2595.txt 4: STLS takes no argument, is listed by CAPA while usable, answers "+OK Begin
+// TLS negotiation"; commands sent behind it in the clear are not run; after the handshake the
+// client starts AUTHORIZATION again and STLS is refused ("-ERR Command not permitted when TLS
+// active", the RFC's example).
+TEST_CASE("POP3 server: STLS (rfc2595 4)", "[pop3]") {
+  auto store = make_store();
+  pop3::ServerConfig config{"mail.ums.com"};
+  config.tls_available = true;
+  pop3::ServerSession server(config, *store);
+  server.take_output();
+  server.receive("CAPA\r\nSTLS x\r\nUSER uday@ums.com\r\nSTLS\r\nPASS secret\r\nSTAT\r\n");
+  CHECK(server.take_output() ==
+        "+OK Capability list follows\r\nTOP\r\nUSER\r\nSTLS\r\nPIPELINING\r\nUIDL\r\n"
+        "IMPLEMENTATION mailsim\r\n.\r\n"
+        "-ERR STLS takes no argument\r\n"
+        "+OK uday@ums.com is a valid mailbox\r\n"
+        "+OK Begin TLS negotiation\r\n");
+  CHECK(describe(server.take_events()).back() == "starttls  0 ");
+  CHECK(server.state_name() == "authorization");
+  server.tls_established();
+  CHECK(server.tls_active());
+  CHECK(describe(server.take_events()) ==
+        std::vector<std::string>{
+            "protocol_error 19 octets sent in the clear after STLS were discarded 0 "});
+  // The USER before STLS is forgotten: PASS needs a USER given inside TLS.
+  server.receive("PASS secret\r\nCAPA\r\nSTLS\r\n" + kLogin + "STAT\r\n");
+  CHECK(server.take_output() ==
+        "-ERR PASS must follow a successful USER\r\n"
+        "+OK Capability list follows\r\nTOP\r\nUSER\r\nPIPELINING\r\nUIDL\r\n"
+        "IMPLEMENTATION mailsim\r\n.\r\n"
+        "-ERR Command not permitted when TLS active\r\n" +
+            kLoginReplies + "+OK 1 93\r\n");
+}
+
+// rfc2595.txt 4: STLS only in AUTHORIZATION; unknown where the driver has no TLS, and refused
+// on an implicit-TLS port (rfc8314.txt 3.3), which CAPA does not list it on.
+TEST_CASE("POP3 server: STLS out of place (rfc2595 4)", "[pop3]") {
+  auto store = make_store();
+  CHECK(serve(*store, "STLS\r\n") == kGreeting + "-ERR unknown command\r\n");
+  pop3::ServerConfig config{"mail.ums.com"};
+  config.tls_available = true;
+  pop3::ServerSession in_transaction(config, *store);
+  in_transaction.receive(kLogin + "STLS\r\n");
+  CHECK(in_transaction.take_output() ==
+        kGreeting + kLoginReplies + "-ERR command not valid in TRANSACTION state\r\n");
+  config.implicit_tls = true;
+  pop3::ServerSession implicit(config, *store);
+  implicit.receive("CAPA\r\nSTLS\r\n");
+  CHECK(implicit.take_output() ==
+        kGreeting +
+            "+OK Capability list follows\r\nTOP\r\nUSER\r\nPIPELINING\r\nUIDL\r\n"
+            "IMPLEMENTATION mailsim\r\n.\r\n"
+            "-ERR Command not permitted when TLS active\r\n");
 }
 
 TEST_CASE("POP3 server: CAPA in both states (RFC 2449 section 5)", "[pop3]") {

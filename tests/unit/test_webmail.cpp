@@ -40,6 +40,13 @@ class FakeBackend : public Backend {
     return user == "uday@ums.com" && password == "secret";
   }
 
+  // elsewhere.org is not relayed to; nobody@ums.com has no mailbox.
+  RecipientVerdict check_recipient(std::string_view, std::string_view address) override {
+    if (address.size() > 14 && address.substr(address.size() - 14) == "@elsewhere.org")
+      return RecipientVerdict::relay_denied;
+    return address == "nobody@ums.com" ? RecipientVerdict::unknown_user : RecipientVerdict::accept;
+  }
+
   std::pair<std::string, std::string> submit(std::string_view user,
                                              const std::vector<std::string>& to,
                                              std::string_view subject,
@@ -468,6 +475,28 @@ TEST_CASE("webmail: 400 for bad JSON and bad fields", "[webmail]") {
         json_response(400, "Bad Request", "{\"error\":\"user and password must be strings\"}"));
   CHECK(s.backend.submitted.empty());
   CHECK_FALSE(s.server.closed());  // bad content is not bad framing
+}
+
+// rfc9110.txt 15.5.4 and 15.5.21; the same refusals as SMTP's RCPT (rfc5321.txt 3.6.2 550
+// for relaying, 4.2.2 for 5.1.1), so one bad Cc fails the whole send, as it would a form.
+TEST_CASE("webmail: a refused recipient fails the send with 403 or 422 naming it", "[webmail]") {
+  LoggedIn s;
+  CHECK(s.ask(post("/api/send", "{\"to\":[\"rav@cms.com\"],\"cc\":[\"eve@elsewhere.org\"]}")) ==
+        json_response(403, "Forbidden", "{\"error\":\"relaying denied for eve@elsewhere.org\"}"));
+  CHECK(s.ask(post("/api/send", "{\"to\":[\"nobody@ums.com\"]}")) ==
+        json_response(422, "Unprocessable Content",
+                      "{\"error\":\"no such user here: nobody@ums.com\"}"));
+  // rfc5322.txt 3.4.1: no CRLF can ride in an address into the To: or Cc: field.
+  CHECK(s.ask(post("/api/send", "{\"to\":[\"rav@cms.com\\r\\nBcc: eve@x.org\"]}")) ==
+        json_response(400, "Bad Request",
+                      "{\"error\":\"to: not an address: \\\"rav@cms.com\\\\r\\\\nBcc: "
+                      "eve@x.org\\\"\"}"));
+  CHECK(s.ask(post("/api/send", "{\"to\":[\"rav@cms.com\"],\"cc\":[\"rav\"]}")) ==
+        json_response(400, "Bad Request", "{\"error\":\"cc: not an address: \\\"rav\\\"\"}"));
+  CHECK(s.backend.submitted.empty());
+  CHECK_FALSE(s.server.closed());
+  CHECK(s.ask(post("/api/send", "{\"to\":[\"rav@cms.com\"]}")) ==
+        json_response(202, "Accepted", "{\"queued\":\"Q1\",\"message_id\":\"<1@ums.com>\"}"));
 }
 
 TEST_CASE("webmail: 405 for a known path with another method, with Allow", "[webmail]") {
