@@ -93,7 +93,8 @@ bool from_matches(const std::string& wanted, const std::string& from_field) {
 bool has_header_line(const std::string& text, const std::string& line) {
   if (line.empty()) return true;
   auto end = text.find("\r\n\r\n");
-  std::string_view head = std::string_view(text).substr(0, end == std::string::npos ? end : end + 2);
+  std::string_view head =
+      std::string_view(text).substr(0, end == std::string::npos ? end : end + 2);
   for (std::size_t at = 0; at < head.size();) {
     if (head.compare(at, line.size(), line) == 0) return true;
     auto next = head.find("\r\n", at);
@@ -272,12 +273,13 @@ ExpectResult check_trace(const World& world, const Expectation& e) {
   const auto& f = e.filter;
   std::string what = f.protocol + " line";
   r.text = not e.lines ? "the trace has a " + what
-                       : fmt::format("the trace has {}", plural(*e.lines, what.c_str(),
-                                                                (what + "s").c_str()));
+                       : fmt::format("the trace has {}",
+                                     plural(*e.lines, what.c_str(), (what + "s").c_str()));
   if (not f.host.empty()) r.text += " from " + f.host;
   if (not f.peer.empty()) r.text += " to " + f.peer;
   bool one = not e.lines || *e.lines == 1;
-  if (not f.line.empty()) r.text += fmt::format(" that {} \"{}\"", one ? "carries" : "carry", f.line);
+  if (not f.line.empty())
+    r.text += fmt::format(" that {} \"{}\"", one ? "carries" : "carry", f.line);
   bool timed = e.under || e.over;
   if (timed)
     r.text += fmt::format(", the first {} {}", bound_text(e, true),
@@ -314,11 +316,11 @@ ExpectResult check_trace(const World& world, const Expectation& e) {
   } else {
     double start = reference == nullptr ? 0.0 : reference->time;
     r.met = r.met && within(e, first->time - start);
-    r.actual += fmt::format("; the first at {:.6f}{}", first->time,
-                            reference == nullptr
-                                ? ""
-                                : fmt::format(", {} after {:.6f}", span_text(first->time - start),
-                                              reference->time));
+    r.actual += fmt::format(
+        "; the first at {:.6f}{}", first->time,
+        reference == nullptr
+            ? ""
+            : fmt::format(", {} after {:.6f}", span_text(first->time - start), reference->time));
   }
   return r;
 }

@@ -281,7 +281,8 @@ TEST_CASE("Bad expectations name their JSON path and what is wrong", "[expect]")
         Lines{"expect[0].under: \"under\" does not apply to a \"mailbox\" check (its fields: "
               "folder, from, subject, header, messages, seen)"});
   CHECK(with({{"mailbox", "uday@ums.com"}, {"header", ""}, {"messages", 1}}) ==
-        Lines{"expect[0].header: \"\" is not the start of a header line (like \"In-Reply-To: <\")"});
+        Lines{"expect[0].header: \"\" is not the start of a header line (like "
+              "\"In-Reply-To: <\")"});
   CHECK(with({{"mailbox", "uday@ums.com"}}) ==
         Lines{"expect[0]: a \"mailbox\" check needs \"messages\" or \"seen\""});
   CHECK(with({{"mailbox", "udya@ums.com"}, {"messages", 1}}) ==
