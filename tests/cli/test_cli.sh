@@ -262,6 +262,26 @@ stdout_has "scenarios/rav-canada-to-uday-india-web.json: ok"
 expect 2 "a name that is no bundled scenario" -- "$mailsim" validate no-such-scenario
 stderr_has "no-such-scenario: cannot read the file: No such file or directory"
 
+# The reply: every connection's events name both ends' roles (peer_role), and
+# the two servers swap them between the first relay (c2) and the second (c5).
+expect 0 "the reply scenario writes its JSON trace" -- run "$src/scenarios/uday-replies.json" --quiet --trace "$work/reply.jsonl"
+roles=$(python3 - "$work/reply.jsonl" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e.get("summary") == "SYN":
+        print(f'{e["conn"]} {e["src_host"]} {e["role"]} -> {e["dst_host"]} {e["peer_role"]}')
+PY
+)
+want="c1 rav-laptop user agent -> mail.cms.com submission server
+c2 mail.cms.com SMTP client -> mail.ums.com SMTP server
+c3 uday-laptop user agent -> mail.ums.com IMAP server
+c4 uday-laptop user agent -> mail.ums.com submission server
+c5 mail.ums.com SMTP client -> mail.cms.com SMTP server
+c6 rav-laptop user agent -> mail.cms.com IMAP server"
+if [ "$roles" = "$want" ]; then pass "SYN events name both roles; the servers swap them for the reply"
+else fail "SYN roles were: $roles"; fi
+
 echo
 if [ "$failures" -eq 0 ]; then echo "all CLI checks passed"; exit 0; fi
 echo "$failures CLI check(s) failed"; exit 1
