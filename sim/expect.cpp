@@ -89,12 +89,28 @@ bool from_matches(const std::string& wanted, const std::string& from_field) {
   return address == wanted;
 }
 
+// True when a line of the message's header section starts with `line` (or none is wanted).
+bool has_header_line(const std::string& text, const std::string& line) {
+  if (line.empty()) return true;
+  auto end = text.find("\r\n\r\n");
+  std::string_view head =
+      std::string_view(text).substr(0, end == std::string::npos ? end : end + 2);
+  for (std::size_t at = 0; at < head.size();) {
+    if (head.compare(at, line.size(), line) == 0) return true;
+    auto next = head.find("\r\n", at);
+    if (next == std::string_view::npos) break;
+    at = next + 2;
+  }
+  return false;
+}
+
 // The folder on the provider's server: count the matching messages and those seen.
 ExpectResult check_mailbox(const World& world, const Expectation& e) {
   ExpectResult r;
   std::string what = e.messages ? plural(*e.messages, "message", "messages") : "messages";
   r.text =
       fmt::format("{}'s {} on the server holds {}{}", e.mailbox, e.folder, what, email_filters(e));
+  if (not e.header.empty()) r.text += fmt::format(" with the header line \"{}\"", e.header);
   if (e.seen) r.text += fmt::format(", {} of them seen", *e.seen);
 
   const store::Folder* folder = nullptr;
@@ -107,6 +123,7 @@ ExpectResult check_mailbox(const World& world, const Expectation& e) {
     for (const auto& m : folder->messages()) {
       if (not from_matches(e.from, store::header_field(m.text, "From"))) continue;
       if (not e.subject.empty() && store::header_field(m.text, "Subject") != e.subject) continue;
+      if (not has_header_line(m.text, e.header)) continue;
       count++;
       seen += m.flags.count("\\Seen");
     }
@@ -249,6 +266,65 @@ std::string_view first_line(const std::string& payload) {
   return std::string_view(payload).substr(0, payload.find("\r\n"));
 }
 
+// How many trace lines the filter matches, and when the first of them came: from
+// the start of the run, or after the first line of any kind that carries `since`.
+ExpectResult check_trace(const World& world, const Expectation& e) {
+  ExpectResult r;
+  const auto& f = e.filter;
+  std::string what = f.protocol + " line";
+  r.text = not e.lines ? "the trace has a " + what
+                       : fmt::format("the trace has {}",
+                                     plural(*e.lines, what.c_str(), (what + "s").c_str()));
+  if (not f.host.empty()) r.text += " from " + f.host;
+  if (not f.peer.empty()) r.text += " to " + f.peer;
+  bool one = not e.lines || *e.lines == 1;
+  if (not f.line.empty())
+    r.text += fmt::format(" that {} \"{}\"", one ? "carries" : "carry", f.line);
+  bool timed = e.under || e.over;
+  if (timed)
+    r.text += fmt::format(", the first {} {}", bound_text(e, true),
+                          e.since.empty() ? "into the run"
+                                          : fmt::format("after the first line that carries "
+                                                        "\"{}\"",
+                                                        e.since));
+
+  scenario::EventFilter any_since;
+  any_since.line = e.since;
+  const TraceEvent* reference = nullptr;
+  if (not e.since.empty())
+    for (const auto& event : world.recorder().events())
+      if (event_matches(any_since, event)) {
+        reference = &event;
+        break;
+      }
+  long count = 0;
+  const TraceEvent* first = nullptr;  // the first match (after the reference, if any)
+  for (const auto& event : world.recorder().events()) {
+    if (not event_matches(f, event)) continue;
+    count++;
+    if (first == nullptr && (reference == nullptr || event.seq > reference->seq)) first = &event;
+  }
+  r.met = e.lines ? count == *e.lines : count > 0;
+  r.actual = fmt::format("{} matched", plural(count, "line", "lines"));
+  if (not timed) return r;
+  if (not e.since.empty() && reference == nullptr) {
+    r.met = false;
+    r.actual += fmt::format("; no line carries \"{}\"", e.since);
+  } else if (first == nullptr) {
+    r.met = false;
+    r.actual += reference == nullptr ? "" : "; none after it";
+  } else {
+    double start = reference == nullptr ? 0.0 : reference->time;
+    r.met = r.met && within(e, first->time - start);
+    r.actual += fmt::format(
+        "; the first at {:.6f}{}", first->time,
+        reference == nullptr
+            ? ""
+            : fmt::format(", {} after {:.6f}", span_text(first->time - start), reference->time));
+  }
+  return r;
+}
+
 }  // namespace
 
 bool event_matches(const scenario::EventFilter& f, const TraceEvent& e) {
@@ -281,6 +357,9 @@ std::vector<ExpectResult> check_expectations(const World& world) {
         break;
       case ExpectKind::role:
         r = check_role(world, e);
+        break;
+      case ExpectKind::trace:
+        r = check_trace(world, e);
         break;
     }
     r.path = e.path;

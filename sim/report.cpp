@@ -187,7 +187,9 @@ void write_story(std::ostream& out, const World& world, bool explain)
     if (e.kind == "tcp") {
       std::string note = e.summary;
       if (e.summary == "SYN")
-        note += fmt::format("  [{} opens a connection]", e.role);
+        note += e.peer_role.empty()
+                    ? fmt::format("  [{} opens a connection]", e.role)
+                    : fmt::format("  [{} opens a connection to the {}]", e.role, e.peer_role);
       out << prefix << note << "\n";
     } else if (not e.payload.empty() && e.kind != "dns") {
       auto lines = crlf_lines(e.payload);
@@ -392,6 +394,7 @@ nlohmann::json trace_event(const TraceEvent& e)
   if (not e.conn.empty()) {
     j["conn"] = e.conn;
     j["role"] = e.role;
+    j["peer_role"] = e.peer_role;
     j["dir"] = e.dir;
   }
   if (not e.flow.empty())

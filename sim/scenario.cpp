@@ -1808,11 +1808,12 @@ struct CheckKind {
 
 const std::vector<CheckKind>& check_kinds() {
   static const std::vector<CheckKind> kinds = {
-      {ExpectKind::mailbox, "mailbox", {"folder", "from", "subject", "messages", "seen"}},
+      {ExpectKind::mailbox, "mailbox", {"folder", "from", "subject", "header", "messages", "seen"}},
       {ExpectKind::device, "device", {"person", "from", "subject", "messages"}},
       {ExpectKind::latency, "latency", {"from", "to", "subject", "under", "over", "round_trips"}},
       {ExpectKind::bytes, "bytes", {"under", "over", "equals"}},
       {ExpectKind::role, "role", {"protocol", "host", "peer", "line", "connections"}},
+      {ExpectKind::trace, "trace", {"host", "peer", "line", "lines", "since", "under", "over"}},
   };
   return kinds;
 }
@@ -1861,7 +1862,7 @@ void Reader::read_expect() {
     }
     if (named.empty()) {
       problem(here, "say what to check: one of \"mailbox\", \"device\", \"latency\", \"bytes\", "
-                    "\"role\"");
+                    "\"role\", \"trace\"");
       continue;
     }
     if (named.size() > 1) {
@@ -1889,7 +1890,7 @@ void Reader::read_expect() {
     e.subject = string_member(object, "subject").value_or("");
     e.messages = count_member(object, "messages");
     e.seen = count_member(object, "seen");
-    bool is_latency = kind.kind == ExpectKind::latency;
+    bool is_latency = kind.kind == ExpectKind::latency || kind.kind == ExpectKind::trace;
     bool has_bounds = is_latency || kind.kind == ExpectKind::bytes;
     for (auto [key, bound] : {std::pair{"under", &e.under}, {"over", &e.over}}) {
       const Json* value = member(object, key);
@@ -1909,6 +1910,7 @@ void Reader::read_expect() {
       case ExpectKind::mailbox: {
         e.mailbox = normalize_address(string_member(object, "mailbox").value_or(""));
         e.folder = string_member(object, "folder").value_or("INBOX");
+        e.header = string_member(object, "header").value_or("");
         bool known = std::find(addresses.begin(), addresses.end(), e.mailbox) != addresses.end();
         if (check_teaching_names_ && !e.mailbox.empty() && !known) {
           problem(here / "mailbox", fmt::format("\"{}\" is not the address of one of the people "
@@ -1972,6 +1974,14 @@ void Reader::read_expect() {
       case ExpectKind::role:
         e.filter = event_filter(object, here);
         e.connections = count_member(object, "connections");
+        break;
+      case ExpectKind::trace:
+        e.filter = event_filter(object, here);
+        e.filter.protocol = string_member(object, "trace").value_or("");
+        e.lines = count_member(object, "lines");
+        e.since = string_member(object, "since").value_or("");
+        if (!e.since.empty() && !member(object, "under") && !member(object, "over"))
+          problem(here / "since", "\"since\" needs \"under\" or \"over\" (how long after it)");
         break;
     }
     scenario_.expect.push_back(e);

@@ -21,7 +21,7 @@ struct EventFilter {
   std::string line;      // text found in the event's first protocol line or its summary
 };
 
-enum class ExpectKind { mailbox, device, latency, bytes, role };
+enum class ExpectKind { mailbox, device, latency, bytes, role, trace };
 
 // One line of the `expect` block. Which fields apply depends on the kind.
 struct Expectation {
@@ -34,6 +34,7 @@ struct Expectation {
   std::string person, device;
   std::optional<long> messages;  // how many messages (that match from/subject)
   std::optional<long> seen;      // how many of those carry \Seen (mailbox only)
+  std::string header;  // mailbox: a header line each counted message has, from its start
 
   // Filters on emails: mailbox and device use from and subject; latency also to.
   std::string from, to, subject;
@@ -51,6 +52,12 @@ struct Expectation {
   // role: who held a role; connections is an exact count (default: at least one).
   EventFilter filter;
   std::optional<long> connections;
+
+  // trace: the lines `filter` matches; lines is an exact count (default: at least one).
+  // under and over bound the time of the first of them: from the start of the run, or
+  // from the first trace line of any kind that carries `since`.
+  std::optional<long> lines;
+  std::string since;
 };
 
 // The spans a latency check can name, and whether each counts round trips.

@@ -68,6 +68,7 @@ void Socket::record(const std::string& kind, std::uint64_t bytes, const std::str
   event.dst_actor = from_client ? c.server_actor : c.client_actor;
   event.conn = c.id;
   event.role = from_client ? c.spec.client_role : c.spec.server_role;
+  event.peer_role = from_client ? c.spec.server_role : c.spec.client_role;
   event.dir = from_client ? "C" : "S";
   event.flow = kind == "tcp" ? "" : c.spec.flow;
   event.bytes = bytes;

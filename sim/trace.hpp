@@ -24,6 +24,7 @@ struct TraceEvent {
   std::string dst_host, dst_actor;
   std::string conn;       // connection id ("c3"), empty when there is none
   std::string role;       // the sender's role on the connection ("SMTP client", ...)
+  std::string peer_role;  // the receiver's role on it ("SMTP server", ...)
   std::string dir;        // "C" client to server, "S" server to client, "" otherwise
   std::string flow;       // "push" (SMTP), "pull" (POP3, IMAP, HTTP reads), "" otherwise
   std::uint64_t bytes = 0;   // bytes on the wire: the exact payload, or the segment size

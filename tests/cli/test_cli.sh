@@ -173,6 +173,32 @@ stdout_has "             # Uday's laptop logs in to its maildrop (USER, PASS).  
 stdout_has "             # Uday's laptop downloads a whole message to this device (RETR).  [pull; POP3; retrieval]"
 stdout_has "             # Uday's laptop says goodbye (QUIT); the server now removes the messages marked for deletion, so it keeps no copy.  [pull; POP3; retrieval]"
 
+# The trace check and the header line, failing on purpose: a bound the retry
+# gap misses by 10 ms, a count off by one, a header the mailbox lacks.
+python3 - "$src/scenarios/server-down-retry.json" "$work/retry-wrong.json" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+doc.pop("lesson")
+doc["expect"] = [
+    {"trace": "queue", "host": "mail.cms.com", "line": "attempt 2: retrying",
+     "since": "status=deferred", "over": "300.01s"},
+    {"trace": "queue", "line": "status=sent", "lines": 1},
+    {"trace": "tcp", "line": "RST", "lines": 0},
+    {"trace": "queue", "line": "no such line", "since": "status=deferred", "under": "1s"},
+    {"mailbox": "uday@ums.com", "header": "In-Reply-To: <", "messages": 1},
+    {"mailbox": "uday@ums.com", "header": "Return-Path: <rav@cms.com>", "messages": 1},
+]
+json.dump(doc, open(sys.argv[2], "w"))
+PY
+expect 3 "trace and header checks that fail say what the run showed" -- run "$work/retry-wrong.json" --quiet
+stdout_has "Expectations: 2 of 6 met"
+stdout_has "  NOT MET  expect[0]  the trace has a queue line from mail.cms.com that carries \"attempt 2: retrying\", the first over 300.01 s after the first line that carries \"status=deferred\" (1 line matched; the first at 330.141273, 300.000 s after 30.141273)"
+stdout_has "  NOT MET  expect[1]  the trace has 1 queue line that carries \"status=sent\" (2 lines matched)"
+stdout_has "  met      expect[2]  the trace has 0 tcp lines that carry \"RST\" (0 lines matched)"
+stdout_has "  NOT MET  expect[3]  the trace has a queue line that carries \"no such line\", the first under 1 s after the first line that carries \"status=deferred\" (0 lines matched; none after it)"
+stdout_has "  NOT MET  expect[4]  uday@ums.com's INBOX on the server holds 1 message with the header line \"In-Reply-To: <\" (it holds 0 messages, 0 seen)"
+stdout_has "  met      expect[5]  uday@ums.com's INBOX on the server holds 1 message with the header line \"Return-Path: <rav@cms.com>\" (it holds 1 message, 1 seen)"
+
 # Place presets end to end: no places, no links, and the run goes over the
 # Toronto-Mumbai preset link (98.7 ms one way, docs/places.md).
 python3 - "$flagship" "$work/presets.json" <<'PY'
@@ -235,6 +261,26 @@ expect 0 "validate a bundled scenario by name, with .json" -- "$mailsim" validat
 stdout_has "scenarios/rav-canada-to-uday-india-web.json: ok"
 expect 2 "a name that is no bundled scenario" -- "$mailsim" validate no-such-scenario
 stderr_has "no-such-scenario: cannot read the file: No such file or directory"
+
+# The reply: every connection's events name both ends' roles (peer_role), and
+# the two servers swap them between the first relay (c2) and the second (c5).
+expect 0 "the reply scenario writes its JSON trace" -- run "$src/scenarios/uday-replies.json" --quiet --trace "$work/reply.jsonl"
+roles=$(python3 - "$work/reply.jsonl" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e.get("summary") == "SYN":
+        print(f'{e["conn"]} {e["src_host"]} {e["role"]} -> {e["dst_host"]} {e["peer_role"]}')
+PY
+)
+want="c1 rav-laptop user agent -> mail.cms.com submission server
+c2 mail.cms.com SMTP client -> mail.ums.com SMTP server
+c3 uday-laptop user agent -> mail.ums.com IMAP server
+c4 uday-laptop user agent -> mail.ums.com submission server
+c5 mail.ums.com SMTP client -> mail.cms.com SMTP server
+c6 rav-laptop user agent -> mail.cms.com IMAP server"
+if [ "$roles" = "$want" ]; then pass "SYN events name both roles; the servers swap them for the reply"
+else fail "SYN roles were: $roles"; fi
 
 echo
 if [ "$failures" -eq 0 ]; then echo "all CLI checks passed"; exit 0; fi

@@ -233,6 +233,39 @@ TEST_CASE("The flagship's expect block and lesson load as data", "[expect]") {
   CHECK(s.lesson.points[3].filter.protocol == "store");
 }
 
+TEST_CASE("A trace check loads its kind, filter, count and bounds", "[expect]") {
+  Json doc = flagship();
+  doc["expect"] = Json::array(
+      {{{"trace", "queue"}, {"host", "MAIL.cms.com"}, {"line", "attempt 2: retrying"},
+        {"lines", 1}, {"since", "status=deferred"}, {"over", "299s"}, {"under", "5m"}},
+       {{"trace", "tcp"}, {"line", "RST"}}});
+  Scenario s = parse_scenario(doc.dump(2), "test.json");
+  REQUIRE(s.expect.size() == 2);
+  const Expectation& retry = s.expect[0];
+  CHECK(retry.kind == ExpectKind::trace);
+  CHECK(retry.filter.protocol == "queue");
+  CHECK(retry.filter.host == "mail.cms.com");
+  CHECK(retry.filter.role.empty());
+  CHECK(retry.filter.line == "attempt 2: retrying");
+  CHECK(retry.lines == 1);
+  CHECK(retry.since == "status=deferred");
+  CHECK(retry.over == 299.0);
+  CHECK(retry.under == 300.0);
+  CHECK_FALSE(s.expect[1].lines);
+  CHECK(s.expect[1].since.empty());
+  CHECK_FALSE(s.expect[1].under);
+}
+
+TEST_CASE("A mailbox check can ask for a header line", "[expect]") {
+  Json doc = flagship();
+  doc["expect"] = Json::array({{{"mailbox", "rav@cms.com"}, {"header", "Return-Path: <>"},
+                                {"messages", 1}}});
+  Scenario s = parse_scenario(doc.dump(2), "test.json");
+  REQUIRE(s.expect.size() == 1);
+  CHECK(s.expect[0].header == "Return-Path: <>");
+  CHECK(s.expect[0].folder == "INBOX");
+}
+
 TEST_CASE("Bad expectations name their JSON path and what is wrong", "[expect]") {
   auto with = [](Json expect) {
     Json doc = flagship();
@@ -241,12 +274,15 @@ TEST_CASE("Bad expectations name their JSON path and what is wrong", "[expect]")
   };
   CHECK(with({{"messages", 1}}) ==
         Lines{"expect[0]: say what to check: one of \"mailbox\", \"device\", \"latency\", "
-              "\"bytes\", \"role\""});
+              "\"bytes\", \"role\", \"trace\""});
   CHECK(with({{"mailbox", "uday@ums.com"}, {"latency", "relay"}, {"messages", 1}}) ==
         Lines{"expect[0]: check one thing per entry, not both \"mailbox\" and \"latency\""});
   CHECK(with({{"mailbox", "uday@ums.com"}, {"under", "2s"}, {"messages", 1}}) ==
         Lines{"expect[0].under: \"under\" does not apply to a \"mailbox\" check (its fields: "
-              "folder, from, subject, messages, seen)"});
+              "folder, from, subject, header, messages, seen)"});
+  CHECK(with({{"mailbox", "uday@ums.com"}, {"header", ""}, {"messages", 1}}) ==
+        Lines{"expect[0].header: \"\" is not the start of a header line (like "
+              "\"In-Reply-To: <\")"});
   CHECK(with({{"mailbox", "uday@ums.com"}}) ==
         Lines{"expect[0]: a \"mailbox\" check needs \"messages\" or \"seen\""});
   CHECK(with({{"mailbox", "udya@ums.com"}, {"messages", 1}}) ==
@@ -282,6 +318,22 @@ TEST_CASE("Bad expectations name their JSON path and what is wrong", "[expect]")
         Lines{"expect[0].role: \"SMTP clerk\" is not one of \"user agent\", \"submission "
               "server\", \"SMTP client\", \"SMTP server\", \"POP3 server\", \"IMAP server\", "
               "\"browser\", \"webmail server\""});
+  CHECK(with({{"trace", "tcp"}, {"line", "RST"}, {"since", "SYN"}}) ==
+        Lines{"expect[0].since: \"since\" needs \"under\" or \"over\" (how long after it)"});
+  CHECK(with({{"trace", "tcp"}, {"role", "SMTP client"}}) ==
+        Lines{"expect[0]: check one thing per entry, not both \"role\" and \"trace\""});
+  CHECK(with({{"trace", "queue"}, {"under", 5}, {"subject", "Hello"}}) ==
+        Lines{"expect[0].subject: \"subject\" does not apply to a \"trace\" check (its fields: "
+              "host, peer, line, lines, since, under, over)"});
+  CHECK(with({{"trace", "tcp"}, {"over", "soon"}}) ==
+        Lines{"expect[0].over: \"soon\" is not a bound (a duration like \"2s\" for a latency, "
+              "a number of bytes for bytes)"});
+  CHECK(with({{"trace", "rst"}}) ==
+        Lines{"expect[0].trace: \"rst\" is not one of \"ua\", \"tcp\", \"dns\", \"smtp\", "
+              "\"pop3\", \"imap\", \"http\", \"tls\" and 2 more"});
+  CHECK(with({{"trace", "tcp"}, {"peer", "mail.ums.org"}}) ==
+        Lines{"expect[0].peer: \"mail.ums.org\" is not one of the hosts (dns, mail.cms.com, "
+              "mail.ums.com, rav-laptop, uday-laptop)"});
   CHECK(with({{"mailbox", "uday@ums.com"}, {"mesages", 1}}) ==
         Lines{"expect[0]: a \"mailbox\" check needs \"messages\" or \"seen\"",
               "expect[0].mesages: unknown field (did you mean \"messages\"?)"});
