@@ -1,0 +1,25 @@
+// Regression tests for what the fuzzers of tests/fuzz found (docs/robustness.md): each case is
+// the smallest input that showed the fault, with the exact bytes the engine must give now.
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "models/http.hpp"
+#include "models/message.hpp"
+#include "models/pop3.hpp"
+#include "models/store.hpp"
+
+using namespace mailsim;
+
+TEST_CASE("POP3: a bare LF in an unknown USER name is not echoed (RFC 1939 section 3)",
+          "[pop3][fuzz]") {
+  store::MailStore store("ums.com");
+  store.add_account("uday@ums.com", "secret");
+  pop3::ServerSession server({"mail.ums.com"}, store);
+  server.take_output();
+
+  // The LF once ended the -ERR line early, so "+OK forged" read as a second response.
+  server.receive("USER x\n+OK forged\x01\r\n");
+  CHECK(server.take_output() == "-ERR never heard of mailbox x?+OK forged?\r\n");
+}
+
