@@ -23,3 +23,20 @@ TEST_CASE("POP3: a bare LF in an unknown USER name is not echoed (RFC 1939 secti
   CHECK(server.take_output() == "-ERR never heard of mailbox x?+OK forged?\r\n");
 }
 
+TEST_CASE("rfc9112 2.2: a failed parser is never idle, however the bytes were chunked",
+          "[http][fuzz]") {
+  const std::string input = "BAD\r\nGET / HTTP/1.1\r\n\r\n";
+
+  http::RequestParser whole;
+  whole.feed(input);
+  http::RequestParser bytewise;
+  for (char c : input) bytewise.feed(std::string(1, c));
+
+  for (http::RequestParser* parser : {&whole, &bytewise}) {
+    CHECK_FALSE(parser->next());
+    CHECK(parser->failed());
+    CHECK(parser->error_status() == 400);
+    CHECK_FALSE(parser->idle());  // fed one octet at a time it used to say idle
+  }
+}
+
