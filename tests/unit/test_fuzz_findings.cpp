@@ -56,3 +56,20 @@ TEST_CASE("rfc9112 4: a status code outside the classes 1xx to 5xx is malformed"
   CHECK(response->status == 599);
 }
 
+TEST_CASE("fold_header never makes a line of white space only (RFC 5322 3.2.2)",
+          "[message][fuzz]") {
+  // Trailing white space past column 78 once became a continuation line of its own.
+  const std::string tail = std::string(75, 'a') + std::string(10, ' ');
+  CHECK(msg::fold_header("Subject", tail) == "Subject: " + tail + "\r\n");
+
+  // A run of white space longer than a line once became a continuation line of 78 spaces.
+  const std::string run = "a" + std::string(200, ' ') + "b";
+  CHECK(msg::fold_header("Subject", run) ==
+        "Subject: a" + std::string(68, ' ') + "\r\n" + std::string(132, ' ') + "b\r\n");
+
+  // Folding at white space between words is unchanged.
+  const std::string words = std::string(70, 'x') + " " + std::string(20, 'y');
+  CHECK(msg::fold_header("Subject", words) ==
+        "Subject: " + std::string(70, 'x') + "\r\n " + std::string(20, 'y') + "\r\n");
+}
+
