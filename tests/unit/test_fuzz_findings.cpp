@@ -73,3 +73,15 @@ TEST_CASE("fold_header never makes a line of white space only (RFC 5322 3.2.2)",
         "Subject: " + std::string(70, 'x') + "\r\n " + std::string(20, 'y') + "\r\n");
 }
 
+TEST_CASE("header_field: a continuation line never starts a field (RFC 5322 2.2.3)",
+          "[store][fuzz]") {
+  const std::string text =
+      "Subject: hi\r\n"
+      " Message-ID: <forged@x>\r\n"
+      "Message-ID: <real@x>\r\n"
+      "\r\n"
+      "body\r\n";
+  CHECK(store::header_field(text, "Message-ID") == "<real@x>");
+  CHECK(msg::find_header(text, "Message-ID") == "<real@x>");
+  CHECK(store::header_field(text, "Subject") == "hi Message-ID: <forged@x>");
+}
