@@ -32,6 +32,14 @@ struct SynRequest {
   std::shared_ptr<Connection> connection;
 };
 
+// A detached send owns its payload until someone receives it. SimGrid calls this for one still
+// unreceived when the simulation ends (a daemon's last ACK, say), so the payload is not leaked.
+template <typename Payload>
+void delete_unreceived(void* payload)
+{
+  delete static_cast<Payload*>(payload);
+}
+
 std::string listener_key(const HostEntry& host, int port)
 {
   return host.name + ":" + std::to_string(port);
@@ -79,7 +87,8 @@ void Socket::send_control(Control what)
   segment->what = what;
   record("tcp", kTcpControlSegmentBytes, "", control_name(static_cast<int>(what)), "",
          &segment->event);
-  connection_->outbox(side_)->put_init(segment.release(), kTcpControlSegmentBytes)->detach();
+  connection_->outbox(side_)->put_init(segment.release(), kTcpControlSegmentBytes)
+      ->detach(delete_unreceived<Segment>);
 }
 
 void Socket::send(const std::string& bytes, const std::string& message_id)
@@ -108,7 +117,7 @@ void Socket::send(const std::string& bytes, const std::string& message_id)
   if (extra_rounds > 0)
     sg4::this_actor::sleep_for(extra_rounds * c.rtt);
 
-  c.outbox(side_)->put_init(segment.release(), bytes.size())->detach();
+  c.outbox(side_)->put_init(segment.release(), bytes.size())->detach(delete_unreceived<Segment>);
 }
 
 std::unique_ptr<Socket::Segment> Socket::next_segment()
@@ -215,7 +224,9 @@ std::optional<Socket> connect(const HostEntry& from, const std::string& actor, c
   // The SYN travels on the listener's mailbox; its arrival is stamped by the
   // accepting side (see accept_connection).
   c.syn_event_ = seq;
-  sg4::Mailbox::by_name("listen:" + key)->put_init(syn, kTcpControlSegmentBytes)->detach();
+  sg4::Mailbox::by_name("listen:" + key)
+      ->put_init(syn, kTcpControlSegmentBytes)
+      ->detach(delete_unreceived<SynRequest>);
   auto syn_ack = socket.next_segment();
   assert(syn_ack->control && syn_ack->what == Socket::Control::syn_ack);
   socket.send_control(Socket::Control::ack);
@@ -254,7 +265,7 @@ void send_datagram(const HostEntry& from, const std::string& actor, const HostEn
   auto size = datagram.payload.size();
   auto* copy = new Datagram(std::move(datagram));
   copy->event = World::get().recorder().add(std::move(event));
-  mailbox->put_init(copy, size)->detach();
+  mailbox->put_init(copy, size)->detach(delete_unreceived<Datagram>);
 }
 
 std::unique_ptr<Datagram> receive_datagram(sg4::Mailbox* mailbox, double timeout)
