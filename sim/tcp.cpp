@@ -87,7 +87,8 @@ void Socket::send_control(Control what)
   segment->what = what;
   record("tcp", kTcpControlSegmentBytes, "", control_name(static_cast<int>(what)), "",
          &segment->event);
-  connection_->outbox(side_)->put_init(segment.release(), kTcpControlSegmentBytes)
+  connection_->outbox(side_)
+      ->put_init(segment.release(), kTcpControlSegmentBytes)
       ->detach(delete_unreceived<Segment>);
 }
 

@@ -33,8 +33,8 @@ std::string dump(const dns::Message& m) {
     out += "|";
     for (const auto& r : *section)
       out += r.name + " " + dns::type_name(r.type) + " " + std::to_string(r.ttl) + " " +
-             std::to_string(r.preference) + " " + r.exchange + " " +
-             dns::format_ipv4(r.address) + ";";
+             std::to_string(r.preference) + " " + r.exchange + " " + dns::format_ipv4(r.address) +
+             ";";
   }
   return out;
 }
@@ -85,8 +85,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (cache.put_response(*message, 1000) && !message->questions.empty()) {
     auto records = cache.get(message->questions[0], 1010);
     if (records)
-      for (const auto& r : *records)
-        FUZZ_CHECK(r.ttl > 0, "a record with no time left was served");
+      for (const auto& r : *records) FUZZ_CHECK(r.ttl > 0, "a record with no time left was served");
   }
   return 0;
 }

@@ -22,15 +22,14 @@ namespace mailsim::fuzz {
 
 // An invariant that does not hold is a finding: print it and abort, so that libFuzzer saves the
 // input as crash-<sha1>.
-#define FUZZ_CHECK(cond, ...)                                                                  \
-  do {                                                                                         \
-    if (!(cond)) {                                                                             \
-      std::fprintf(stderr, "fuzz invariant failed at %s:%d: %s\n  ", __FILE__, __LINE__,      \
-                   #cond);                                                                     \
-      std::fprintf(stderr, __VA_ARGS__);                                                       \
-      std::fprintf(stderr, "\n");                                                              \
-      std::abort();                                                                            \
-    }                                                                                          \
+#define FUZZ_CHECK(cond, ...)                                                                    \
+  do {                                                                                           \
+    if (!(cond)) {                                                                               \
+      std::fprintf(stderr, "fuzz invariant failed at %s:%d: %s\n  ", __FILE__, __LINE__, #cond); \
+      std::fprintf(stderr, __VA_ARGS__);                                                         \
+      std::fprintf(stderr, "\n");                                                                \
+      std::abort();                                                                              \
+    }                                                                                            \
   } while (0)
 
 // No engine may answer n input octets with more than this: a fixed allowance for greetings and
@@ -75,10 +74,14 @@ inline std::string escaped(std::string_view bytes, std::size_t max = 200) {
   std::string out;
   for (std::size_t i = 0; i < bytes.size() && i < max; ++i) {
     unsigned char c = static_cast<unsigned char>(bytes[i]);
-    if (c == '\r') out += "\\r";
-    else if (c == '\n') out += "\\n";
-    else if (c == '\\') out += "\\\\";
-    else if (c >= 32 && c < 127) out += static_cast<char>(c);
+    if (c == '\r')
+      out += "\\r";
+    else if (c == '\n')
+      out += "\\n";
+    else if (c == '\\')
+      out += "\\\\";
+    else if (c >= 32 && c < 127)
+      out += static_cast<char>(c);
     else {
       char hex[8];
       std::snprintf(hex, sizeof hex, "\\x%02x", c);
@@ -100,15 +103,15 @@ inline std::string first_difference(std::string_view a, std::string_view b) {
 
 // The chunking invariant: the whole feeding and the chunked one did the same.
 inline void check_same(const Run& whole, const Run& chunked, std::size_t chunk) {
-  FUZZ_CHECK(whole.output == chunked.output, "output differs when fed in chunks of %zu, %s",
-             chunk, first_difference(whole.output, chunked.output).c_str());
-  FUZZ_CHECK(whole.events == chunked.events, "events differ when fed in chunks of %zu, %s",
-             chunk, first_difference(whole.events, chunked.events).c_str());
+  FUZZ_CHECK(whole.output == chunked.output, "output differs when fed in chunks of %zu, %s", chunk,
+             first_difference(whole.output, chunked.output).c_str());
+  FUZZ_CHECK(whole.events == chunked.events, "events differ when fed in chunks of %zu, %s", chunk,
+             first_difference(whole.events, chunked.events).c_str());
 }
 
 inline void check_bounded(const Run& run, std::size_t input_size) {
-  FUZZ_CHECK(run.output.size() <= output_bound(input_size),
-             "%zu octets of output for %zu of input", run.output.size(), input_size);
+  FUZZ_CHECK(run.output.size() <= output_bound(input_size), "%zu octets of output for %zu of input",
+             run.output.size(), input_size);
 }
 
 // The CRLF-ended lines of some output, without their CRLF. Output must end with a CRLF (an

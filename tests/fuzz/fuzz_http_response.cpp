@@ -22,8 +22,7 @@ fz::Run run(const fz::Input& in, std::size_t chunk) {
   fz::Run r;
   auto drain = [&] {
     while (auto response = parser.next()) {
-      FUZZ_CHECK(response->status >= 100 && response->status <= 599, "status %d",
-                 response->status);
+      FUZZ_CHECK(response->status >= 100 && response->status <= 599, "status %d", response->status);
       r.events += response->version + " " + std::to_string(response->status) + " " +
                   response->reason + "\n";
       for (const auto& [name, value] : response->headers) r.events += name + ": " + value + "\n";

@@ -35,8 +35,8 @@ void check_headers(std::string_view text) {
                fz::escaped(f.name).c_str());
   }
   std::string_view body = msg::body_of(text);
-  FUZZ_CHECK(body.size() <= text.size() && (body.empty() || text.substr(text.size() -
-                                                                       body.size()) == body),
+  FUZZ_CHECK(body.size() <= text.size() &&
+                 (body.empty() || text.substr(text.size() - body.size()) == body),
              "body is not a suffix of the message");
 }
 

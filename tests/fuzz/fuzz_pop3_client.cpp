@@ -39,8 +39,8 @@ fz::Run run(const fz::Input& in, std::size_t chunk) {
     r.output += out;
     for (const pop3::ClientEvent& e : session.take_events())
       r.events += std::to_string(static_cast<int>(e.kind)) + " " + e.detail + " [" +
-                  e.message.uidl + " " + std::to_string(e.message.octets) + " " +
-                  e.message.text + "]\n";
+                  e.message.uidl + " " + std::to_string(e.message.octets) + " " + e.message.text +
+                  "]\n";
   });
   r.events += session.succeeded() ? "ok\n" : "not ok\n";
   for (const std::string& uidl : session.deleted_uidls()) r.events += "deleted " + uidl + "\n";

@@ -40,8 +40,7 @@ TEST_CASE("rfc9112 2.2: a failed parser is never idle, however the bytes were ch
   }
 }
 
-TEST_CASE("rfc9112 4: a status code outside the classes 1xx to 5xx is malformed",
-          "[http][fuzz]") {
+TEST_CASE("rfc9112 4: a status code outside the classes 1xx to 5xx is malformed", "[http][fuzz]") {
   for (const char* line : {"HTTP/1.1 000 OK\r\n", "HTTP/1.1 099 X\r\n", "HTTP/1.1 600 X\r\n"}) {
     http::ResponseParser parser;
     parser.feed(std::string(line) + "Content-Length: 0\r\n\r\n");
