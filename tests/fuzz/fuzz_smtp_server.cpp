@@ -2,8 +2,8 @@
 // Options: bit 0 submission service (else relay), bit 1 STARTTLS offered, bit 2 PIPELINING
 // off, bit 3 small limits (64-octet lines, 200-octet messages, 3 errors before 421).
 // Invariants: chunking independence; bounded output; every reply line is three digits, then
-// "-" or SP, then text (rfc5321.txt 4.2), with one code through a multi-line reply; nothing
-// is written once the session is closed.
+// "-" or SP, then text (rfc5321.txt 4.2), with one code through a multi-line reply; every
+// command gets a reply; nothing is written once the session is closed.
 #include "models/smtp.hpp"
 #include "tests/fuzz/fuzz_driver.hpp"
 
@@ -72,6 +72,7 @@ fz::Run run(const fz::Input& in, std::size_t chunk, bool tls) {
   Backend backend;
   ServerSession session(config(in), backend);
   fz::Run r;
+  bool unanswered = false;  // a command got no reply yet
   fz::for_each_chunk(in.transcript, chunk, [&](std::string_view piece) {
     bool was_closed = session.closed();
     session.receive(piece);
@@ -80,9 +81,17 @@ fz::Run run(const fz::Input& in, std::size_t chunk, bool tls) {
     r.output += out;
     for (const ServerEvent& e : session.take_events()) {
       r.events += std::to_string(static_cast<int>(e.kind)) + " " + e.detail + "\n";
+      if (e.kind == ServerEvent::Kind::command_received) {
+        FUZZ_CHECK(!unanswered, "a command got no reply before \"%s\"",
+                   fz::escaped(e.detail).c_str());
+        unanswered = true;
+      }
+      if (e.kind == ServerEvent::Kind::reply_sent) unanswered = false;
       if (tls && e.kind == ServerEvent::Kind::starttls) session.tls_established();
     }
   });
+  // rfc5321.txt 4.1.1: every command gets a reply; a client waiting for one would hang.
+  FUZZ_CHECK(!unanswered, "the last complete command got no reply");
   return r;
 }
 
