@@ -677,6 +677,8 @@ bool ResponseParser::on_start_line(std::string_view line) {
       (line.size() > 12 && line[12] != ' '))
     return fail(400, "malformed status line");
   if (line[5] != '1') return fail(505, "unsupported HTTP major version");
+  // rfc9112.txt 4: a code is read by its class, and only 1xx to 5xx are classes.
+  if (line[9] < '1' || line[9] > '5') return fail(400, "status code without a class");
   current_.version = std::string(line.substr(0, 8));
   current_.status = std::stoi(std::string(line.substr(9, 3)));
   current_.reason = line.size() > 13 ? std::string(line.substr(13)) : std::string();

@@ -107,7 +107,10 @@ class Framer {
   bool failed() const { return failed_; }
   std::string error() const { return error_; }
   int error_status() const { return error_status_; }
-  bool idle() const { return state_ == State::start_line && consumed_ == buffer_.size(); }
+  // No partial message is buffered; never after a failure, whatever the chunking was.
+  bool idle() const {
+    return !failed_ && state_ == State::start_line && consumed_ == buffer_.size();
+  }
 
  protected:
   enum class Body { none, length, chunked, until_close };

@@ -283,17 +283,26 @@ std::string fold_header(std::string_view name, std::string_view value) {
   const std::size_t first_break = name.size() + 2;  // never fold right after the colon
   std::string_view rest = line;
   std::size_t min_break = first_break;
+  const std::size_t last_text = line.find_last_not_of(" \t");
   while (rest.size() > recommended_line_length) {
+    // RFC 5322 3.2.2: no line of a folded field may be white space only, so a break needs
+    // text before it on this line and text after it.
+    const std::size_t offset = static_cast<std::size_t>(rest.data() - line.data());
+    const std::size_t first_text = rest.find_first_not_of(" \t");
+    auto can_break = [&](std::size_t i) {
+      return is_wsp(rest[i]) && first_text < i && last_text != std::string_view::npos &&
+             offset + i < last_text;
+    };
     std::size_t at = std::string_view::npos;
     for (std::size_t i = recommended_line_length; i > min_break; --i)
-      if (is_wsp(rest[i])) {
+      if (can_break(i)) {
         at = i;
         break;
       }
     if (at == std::string_view::npos) {
       // No white space early enough: break at the first one after, giving a longer line.
       for (std::size_t i = recommended_line_length + 1; i < rest.size(); ++i)
-        if (is_wsp(rest[i])) {
+        if (can_break(i)) {
           at = i;
           break;
         }

@@ -31,6 +31,15 @@ std::optional<std::size_t> parse_number(std::string_view s) {
   return n;
 }
 
+// Peer text to echo in a reply, each control octet shown as '?': a bare CR or LF from the peer
+// must not end the one-line response early or start a forged one (RFC 1939 section 3).
+std::string printable(std::string_view text) {
+  std::string out(text);
+  for (char& c : out)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  return out;
+}
+
 // Splits "VERB rest" at the first space.
 std::pair<std::string_view, std::string_view> split_first(std::string_view line) {
   std::size_t sp = line.find(' ');
@@ -189,7 +198,7 @@ void ServerSession::handle_authorization(std::string_view verb, std::string_view
     if (args.empty()) return error("-ERR USER needs a mailbox name", "USER without name");
     if (store_.find_account(args) == nullptr) {
       event(ServerEvent::Kind::login_failed, fmt::format("unknown user {}", args));
-      return reply(fmt::format("-ERR never heard of mailbox {}", args));
+      return reply(fmt::format("-ERR never heard of mailbox {}", printable(args)));
     }
     user_ = std::string(args);
     return reply(fmt::format("+OK {} is a valid mailbox", args));

@@ -42,6 +42,8 @@ std::vector<std::string_view> header_lines(std::string_view text) {
 std::string header_field(std::string_view text, std::string_view name) {
   std::vector<std::string_view> lines = header_lines(text);
   for (std::size_t i = 0; i < lines.size(); ++i) {
+    // A line that starts with white space continues the field above; it never starts one.
+    if (lines[i].front() == ' ' || lines[i].front() == '\t') continue;
     std::size_t colon = lines[i].find(':');
     if (colon == std::string_view::npos || !iequals(trim(lines[i].substr(0, colon)), name))
       continue;

@@ -38,6 +38,14 @@ struct SynRequest {
   std::shared_ptr<Connection> connection;
 };
 
+// A detached send owns its payload until someone receives it. SimGrid calls this for one still
+// unreceived when the simulation ends (a daemon's last ACK, say), so the payload is not leaked.
+template <typename Payload>
+void delete_unreceived(void* payload)
+{
+  delete static_cast<Payload*>(payload);
+}
+
 std::string listener_key(const HostEntry& host, int port)
 {
   return host.name + ":" + std::to_string(port);
@@ -93,7 +101,9 @@ void Socket::send_control(Control what)
   segment->what = what;
   record("tcp", kTcpControlSegmentBytes, "", control_name(static_cast<int>(what)), "",
          &segment->event);
-  connection_->outbox(side_)->put_init(segment.release(), kTcpControlSegmentBytes)->detach();
+  connection_->outbox(side_)
+      ->put_init(segment.release(), kTcpControlSegmentBytes)
+      ->detach(delete_unreceived<Segment>);
 }
 
 void Socket::send(const std::string& bytes, const std::string& message_id)
@@ -114,7 +124,7 @@ void Socket::send(const std::string& bytes, const std::string& message_id)
   wire += bytes.size() + overhead;
 
   pace(wire);
-  c.outbox(side_)->put_init(segment.release(), wire)->detach();
+  c.outbox(side_)->put_init(segment.release(), wire)->detach(delete_unreceived<Segment>);
 }
 
 void Socket::pace(std::uint64_t bytes)
@@ -146,7 +156,8 @@ void Socket::send_handshake(std::uint64_t bytes, const std::string& carries)
   segment->handshake = true;
   record("tls", bytes, "", carries, "", &segment->event);
   pace(bytes);
-  connection_->outbox(side_)->put_init(segment.release(), bytes)->detach();
+  connection_->outbox(side_)->put_init(segment.release(), bytes)->detach(
+      delete_unreceived<Segment>);
 }
 
 void Socket::queue_handshake(std::uint64_t bytes, const std::string& carries)
@@ -313,7 +324,9 @@ std::optional<Socket> connect(const HostEntry& from, const std::string& actor, c
   // The SYN travels on the listener's mailbox; its arrival is stamped by the
   // accepting side (see accept_connection).
   c.syn_event_ = seq;
-  sg4::Mailbox::by_name("listen:" + key)->put_init(syn, kTcpControlSegmentBytes)->detach();
+  sg4::Mailbox::by_name("listen:" + key)
+      ->put_init(syn, kTcpControlSegmentBytes)
+      ->detach(delete_unreceived<SynRequest>);
   auto syn_ack = socket.next_segment();
   assert(syn_ack->control && syn_ack->what == Socket::Control::syn_ack);
   socket.send_control(Socket::Control::ack);
@@ -352,7 +365,7 @@ void send_datagram(const HostEntry& from, const std::string& actor, const HostEn
   auto size = datagram.payload.size();
   auto* copy = new Datagram(std::move(datagram));
   copy->event = World::get().recorder().add(std::move(event));
-  mailbox->put_init(copy, size)->detach();
+  mailbox->put_init(copy, size)->detach(delete_unreceived<Datagram>);
 }
 
 std::unique_ptr<Datagram> receive_datagram(sg4::Mailbox* mailbox, double timeout)
