@@ -2034,6 +2034,26 @@ std::string line_column(const std::string& text, std::size_t byte) {
   return fmt::format("line {}, column {}", line, column);
 }
 
+// The 1-based offset of the bracket that opens level limit + 1 outside strings, or 0.
+std::size_t too_deep_at(const std::string& text, int limit) {
+  int depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return i + 1;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return 0;
+}
+
 // nlohmann's reason without its prefix and its echo of raw input.
 std::string parse_reason(const std::string& what) {
   std::string reason = what;
@@ -2079,6 +2099,12 @@ ScenarioError::ScenarioError(std::string file, std::vector<Problem> problems)
 Scenario parse_scenario(const std::string& text, const std::string& origin) {
   const SchemaFile& schema = schema_file(origin);
 
+  // A scenario nests a few levels; far deeper input would overflow the stack when printed.
+  constexpr int max_depth = 64;
+  if (std::size_t at = too_deep_at(text, max_depth))
+    throw ScenarioError(
+        origin, {Problem{"", fmt::format("{}: this nests arrays and objects more than {} deep",
+                                         line_column(text, at), max_depth)}});
   Json doc;
   try {
     doc = Json::parse(text);

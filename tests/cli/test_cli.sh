@@ -61,6 +61,12 @@ stderr_has 'not-json.json: line 4, column'
 expect 2 "validate: a missing file" -- "$mailsim" validate "$work/nowhere.json"
 stderr_has 'nowhere.json'
 
+# JSON nested 100,000 deep once overflowed the stack while printing the value (exit 139).
+printf '%0.s[' $(seq 100000) >"$work/deep.json"
+printf '%0.s]' $(seq 100000) >>"$work/deep.json"
+expect 2 "validate: arrays nested 100,000 deep" -- "$mailsim" validate "$work/deep.json"
+stderr_has 'deep.json: line 1, column 65: this nests arrays and objects more than 64 deep'
+
 expect 2 "validate: three problems" -- "$mailsim" validate "$bad/three-problems.json"
 lines=$(grep -c . "$work/err")
 if [ "$lines" -eq 3 ]; then pass "three problems give three lines"; else
