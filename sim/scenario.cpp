@@ -1323,6 +1323,13 @@ void Reader::read_script() {
       }
       if (auto every = quantity(object, "every", here / "every", duration_units, true)) {
         step.every_s = *every;
+        // Each check is a simulated session: bound them, so the run ends in reasonable time.
+        constexpr double max_checks = 1e6;
+        if (end_ && (*end_ - step.at_s) / *every > max_checks) {
+          problem(here / "every",
+                  fmt::format("{} until the end of the run ({}) is more than 1,000,000 checks",
+                              render(*member(object, "every")), render(*member(&doc_, "end"))));
+        }
       }
     }
     scenario_.script.push_back(step);

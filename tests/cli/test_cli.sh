@@ -67,6 +67,12 @@ printf '%0.s]' $(seq 100000) >>"$work/deep.json"
 expect 2 "validate: arrays nested 100,000 deep" -- "$mailsim" validate "$work/deep.json"
 stderr_has 'deep.json: line 1, column 65: this nests arrays and objects more than 64 deep'
 
+# A check every 1s until 10^20 days once ran forever: t + 1 s == t at 8.6e24 s.
+sed -e 's/"end": "10m"/"end": "99999999999999999999d"/' \
+  -e 's/"action": "check"}/"action": "check", "every": "1s"}/' "$flagship" >"$work/forever.json"
+expect 2 "validate: checks every second for 10^20 days" -- "$mailsim" validate "$work/forever.json"
+stderr_has 'script[1].every: "1s" until the end of the run ("99999999999999999999d") is more than'
+
 expect 2 "validate: three problems" -- "$mailsim" validate "$bad/three-problems.json"
 lines=$(grep -c . "$work/err")
 if [ "$lines" -eq 3 ]; then pass "three problems give three lines"; else
