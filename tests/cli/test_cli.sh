@@ -73,6 +73,12 @@ sed -e 's/"end": "10m"/"end": "99999999999999999999d"/' \
 expect 2 "validate: checks every second for 10^20 days" -- "$mailsim" validate "$work/forever.json"
 stderr_has 'script[1].every: "1s" until the end of the run ("99999999999999999999d") is more than'
 
+# --seed -1 and --seed 2^64 once ran with seed 2^64 - 1, outside the scenario's own range.
+expect 2 "run: --seed -1" -- run "$flagship" --seed -1
+stderr_has '--seed: Value -1 not in range 0 to 9223372036854775807'
+expect 2 "run: --seed 2^64" -- run "$flagship" --seed 18446744073709551616
+stderr_has 'not in range 0 to 9223372036854775807'
+
 expect 2 "validate: three problems" -- "$mailsim" validate "$bad/three-problems.json"
 lines=$(grep -c . "$work/err")
 if [ "$lines" -eq 3 ]; then pass "three problems give three lines"; else
