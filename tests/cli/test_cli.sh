@@ -88,6 +88,10 @@ if [ "$lines" -eq 3 ]; then pass "three problems give three lines"; else
 expect 2 "run: a bad scenario" -- run "$bad/bad-address.json" --trace "$work/bad.jsonl"
 if [ -e "$work/bad.jsonl" ] || [ -e "$work/bad.jsonl.partial" ]; then
   fail "a trace file was left behind by a bad scenario"; else pass "no trace file left behind"; fi
+# --trace onto a device or FIFO once renamed the trace over it (as root, /dev/null became a file).
+mkfifo "$work/fifo"
+expect 2 "run: --trace to a FIFO" -- run "$flagship" --trace "$work/fifo"
+if [ -p "$work/fifo" ]; then pass "the FIFO is still a FIFO"; else fail "the FIFO was replaced"; fi
 expect 2 "run: an unwritable trace file" -- run "$flagship" --trace "$work/no/such/dir/t.jsonl"
 
 # Determinism: the same scenario and seed give byte-identical traces and stories.
