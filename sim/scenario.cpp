@@ -236,13 +236,22 @@ std::string read_file(const std::string& path, std::string& error) {
     error = std::strerror(errno);
     return {};
   }
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
+  // Bounded, so that an endless file (/dev/zero) is an error, not a hang.
+  constexpr std::size_t max_bytes = std::size_t{128} << 20;
+  std::string bytes;
+  char chunk[65536];
+  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
+    bytes.append(chunk, static_cast<std::size_t>(in.gcount()));
+    if (bytes.size() > max_bytes) {
+      error = "it is larger than 128 MiB";
+      return {};
+    }
+  }
   if (in.bad()) {
     error = std::strerror(errno);
     return {};
   }
-  return bytes.str();
+  return bytes;
 }
 
 #ifdef MAILSIM_SCENARIO_SCHEMA

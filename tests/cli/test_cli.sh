@@ -79,6 +79,10 @@ stderr_has '--seed: Value -1 not in range 0 to 9223372036854775807'
 expect 2 "run: --seed 2^64" -- run "$flagship" --seed 18446744073709551616
 stderr_has 'not in range 0 to 9223372036854775807'
 
+# An endless file once made validate read forever.
+expect 2 "validate: /dev/zero" -- timeout 60 "$mailsim" validate /dev/zero
+stderr_has '/dev/zero: cannot read the file: it is larger than 128 MiB'
+
 expect 2 "validate: three problems" -- "$mailsim" validate "$bad/three-problems.json"
 lines=$(grep -c . "$work/err")
 if [ "$lines" -eq 3 ]; then pass "three problems give three lines"; else
