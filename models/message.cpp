@@ -367,6 +367,7 @@ std::string build_message(const Composition& c) {
   out += fmt::format("Content-Transfer-Encoding: {}\r\n", text_encoding);
   out += crlf;
   out += body;
+  out += crlf;  // RFC 2046 5.1.1: this CRLF is the delimiter's; the text keeps its own line end
   for (const auto& attachment : c.attachments) {
     const std::string name = quoted_string(attachment.filename);
     out += fmt::format("--{}\r\n", boundary);

@@ -74,7 +74,9 @@ int main(int argc, char** argv)
       ->type_name("FILE");
   auto* seed_option =
       run->add_option("--seed", seed, "Seed of the random generator (default: the scenario's)")
-          ->type_name("N");
+          ->type_name("N")
+          // The scenario's range; CLI11 alone turns -1 and 2^64 into 2^64 - 1 without a word.
+          ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{9223372036854775807}));
   run->add_flag("--quiet", options.quiet, "Print only the summary, not the timed story");
   run->add_flag("--explain", options.explain,
                 "Add a plain line before each step: what happens, and which idea it shows");

@@ -14,6 +14,7 @@
 #include <xbt/log.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -29,6 +30,11 @@ namespace {
 // Writes a file whole or not at all: into FILE.partial, then renamed.
 bool write_atomically(const std::string& path, const World& world)
 {
+  // Renaming onto a device or FIFO (--trace /dev/null, as root) would replace it with a file.
+  std::error_code error;
+  auto status = std::filesystem::status(path, error);
+  if (std::filesystem::exists(status) && not std::filesystem::is_regular_file(status))
+    return false;
   std::string partial = path + ".partial";
   {
     std::ofstream out(partial, std::ios::binary | std::ios::trunc);

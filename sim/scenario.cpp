@@ -236,13 +236,22 @@ std::string read_file(const std::string& path, std::string& error) {
     error = std::strerror(errno);
     return {};
   }
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
+  // Bounded, so that an endless file (/dev/zero) is an error, not a hang.
+  constexpr std::size_t max_bytes = std::size_t{128} << 20;
+  std::string bytes;
+  char chunk[65536];
+  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
+    bytes.append(chunk, static_cast<std::size_t>(in.gcount()));
+    if (bytes.size() > max_bytes) {
+      error = "it is larger than 128 MiB";
+      return {};
+    }
+  }
   if (in.bad()) {
     error = std::strerror(errno);
     return {};
   }
-  return bytes.str();
+  return bytes;
 }
 
 #ifdef MAILSIM_SCENARIO_SCHEMA
@@ -1323,6 +1332,13 @@ void Reader::read_script() {
       }
       if (auto every = quantity(object, "every", here / "every", duration_units, true)) {
         step.every_s = *every;
+        // Each check is a simulated session: bound them, so the run ends in reasonable time.
+        constexpr double max_checks = 1e6;
+        if (end_ && (*end_ - step.at_s) / *every > max_checks) {
+          problem(here / "every",
+                  fmt::format("{} until the end of the run ({}) is more than 1,000,000 checks",
+                              render(*member(object, "every")), render(*member(&doc_, "end"))));
+        }
       }
     }
     scenario_.script.push_back(step);
@@ -2044,6 +2060,26 @@ std::string line_column(const std::string& text, std::size_t byte) {
   return fmt::format("line {}, column {}", line, column);
 }
 
+// The 1-based offset of the bracket that opens level limit + 1 outside strings, or 0.
+std::size_t too_deep_at(const std::string& text, int limit) {
+  int depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return i + 1;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return 0;
+}
+
 // nlohmann's reason without its prefix and its echo of raw input.
 std::string parse_reason(const std::string& what) {
   std::string reason = what;
@@ -2089,6 +2125,12 @@ ScenarioError::ScenarioError(std::string file, std::vector<Problem> problems)
 Scenario parse_scenario(const std::string& text, const std::string& origin) {
   const SchemaFile& schema = schema_file(origin);
 
+  // A scenario nests a few levels; far deeper input would overflow the stack when printed.
+  constexpr int max_depth = 64;
+  if (std::size_t at = too_deep_at(text, max_depth))
+    throw ScenarioError(
+        origin, {Problem{"", fmt::format("{}: this nests arrays and objects more than {} deep",
+                                         line_column(text, at), max_depth)}});
   Json doc;
   try {
     doc = Json::parse(text);

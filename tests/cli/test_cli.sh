@@ -61,6 +61,28 @@ stderr_has 'not-json.json: line 4, column'
 expect 2 "validate: a missing file" -- "$mailsim" validate "$work/nowhere.json"
 stderr_has 'nowhere.json'
 
+# JSON nested 100,000 deep once overflowed the stack while printing the value (exit 139).
+printf '%0.s[' $(seq 100000) >"$work/deep.json"
+printf '%0.s]' $(seq 100000) >>"$work/deep.json"
+expect 2 "validate: arrays nested 100,000 deep" -- "$mailsim" validate "$work/deep.json"
+stderr_has 'deep.json: line 1, column 65: this nests arrays and objects more than 64 deep'
+
+# A check every 1s until 10^20 days once ran forever: t + 1 s == t at 8.6e24 s.
+sed -e 's/"end": "10m"/"end": "99999999999999999999d"/' \
+  -e 's/"action": "check"}/"action": "check", "every": "1s"}/' "$flagship" >"$work/forever.json"
+expect 2 "validate: checks every second for 10^20 days" -- "$mailsim" validate "$work/forever.json"
+stderr_has 'script[1].every: "1s" until the end of the run ("99999999999999999999d") is more than'
+
+# --seed -1 and --seed 2^64 once ran with seed 2^64 - 1, outside the scenario's own range.
+expect 2 "run: --seed -1" -- run "$flagship" --seed -1
+stderr_has '--seed: Value -1 not in range 0 to 9223372036854775807'
+expect 2 "run: --seed 2^64" -- run "$flagship" --seed 18446744073709551616
+stderr_has 'not in range 0 to 9223372036854775807'
+
+# An endless file once made validate read forever.
+expect 2 "validate: /dev/zero" -- timeout 60 "$mailsim" validate /dev/zero
+stderr_has '/dev/zero: cannot read the file: it is larger than 128 MiB'
+
 expect 2 "validate: three problems" -- "$mailsim" validate "$bad/three-problems.json"
 lines=$(grep -c . "$work/err")
 if [ "$lines" -eq 3 ]; then pass "three problems give three lines"; else
@@ -70,6 +92,10 @@ if [ "$lines" -eq 3 ]; then pass "three problems give three lines"; else
 expect 2 "run: a bad scenario" -- run "$bad/bad-address.json" --trace "$work/bad.jsonl"
 if [ -e "$work/bad.jsonl" ] || [ -e "$work/bad.jsonl.partial" ]; then
   fail "a trace file was left behind by a bad scenario"; else pass "no trace file left behind"; fi
+# --trace onto a device or FIFO once renamed the trace over it (as root, /dev/null became a file).
+mkfifo "$work/fifo"
+expect 2 "run: --trace to a FIFO" -- run "$flagship" --trace "$work/fifo"
+if [ -p "$work/fifo" ]; then pass "the FIFO is still a FIFO"; else fail "the FIFO was replaced"; fi
 expect 2 "run: an unwritable trace file" -- run "$flagship" --trace "$work/no/such/dir/t.jsonl"
 
 # Determinism: the same scenario and seed give byte-identical traces and stories.

@@ -650,9 +650,9 @@ def test_python_webmail_compose(server):
     parts = list(parsed.iter_attachments())
     equal([(a.get_filename(), a.get_content_type(), a.get_content()) for a in parts],
           [("lake.bin", "application/octet-stream", photo)], "the attachment, octet for octet")
-    # The CRLF before a boundary belongs to the delimiter (rfc2046.txt 5.1.1), and
-    # msg::build_message adds no second one, so the text's own last line break is not kept.
-    equal(parsed.get_body(("plain",)).get_content(), "Here is one.", "the text part")
+    # The CRLF before a boundary belongs to the delimiter (rfc2046.txt 5.1.1), so the text
+    # keeps its own last line break.
+    equal(parsed.get_body(("plain",)).get_content(), "Here is one.\r\n", "the text part")
 
     uday = Browser(http.client.HTTPConnection("127.0.0.1", server.ports["http"],
                                               timeout=TIMEOUT))

@@ -429,6 +429,7 @@ TEST_CASE("RFC 2046 5.1 attachments make a multipart/mixed body in base64", "[me
         "Content-Transfer-Encoding: 7bit\r\n"
         "\r\n"
         "Here it is.\r\n"
+        "\r\n"
         "--" + boundary + "\r\n"
         "Content-Type: text/plain; name=\"a \\\"b\\\".txt\"\r\n"
         "Content-Transfer-Encoding: base64\r\n"
@@ -472,6 +473,25 @@ TEST_CASE("RFC 2046 5.1.1 the boundary is lengthened if the text contains it", "
   const std::string text = build_message(c);
   CHECK(text.find("boundary=\"" + boundary + "_\"") != std::string::npos);
   CHECK(text.find("\r\n--" + boundary + "_--\r\n") != std::string::npos);
+}
+
+TEST_CASE("RFC 2046 5.1.1 the CRLF before a delimiter is not the text's last line end",
+          "[message]") {
+  // rfc2046.txt 5.1.1: "the CRLF preceding the boundary delimiter line is conceptually
+  // attached to the boundary", so a text ending in a line break needs a second CRLF.
+  Composition c;
+  c.from = "rav@cms.com";
+  c.message_id = "<8@cms.com>";
+  c.body = "Here is one.\n";
+  c.attachments.push_back({"x", "application/octet-stream", "x"});
+  const std::string boundary = make_boundary(c.message_id);
+  const std::string text = build_message(c);
+  CHECK(text.find("\r\n\r\nHere is one.\r\n\r\n--" + boundary + "\r\n") !=
+        std::string::npos);
+
+  c.body = "";  // an empty text: the blank line after the part header, then the delimiter
+  const std::string empty = build_message(c);
+  CHECK(empty.find("7bit\r\n\r\n\r\n--" + boundary + "\r\n") != std::string::npos);
 }
 
 TEST_CASE("RFC 5322 3.4 the address inside a mailbox header value", "[message]") {

@@ -34,15 +34,16 @@ TEST_CASE("IMAP reads the parts of a message with an attachment (RFC 2046 5.1, R
 
   server.receive("a3 FETCH 1 BODY\r\n");
   CHECK(server.take_output() ==
-        "* 1 FETCH (BODY ((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"utf-8\") NIL NIL \"7BIT\" 11 1)"
+        "* 1 FETCH (BODY ((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"utf-8\") NIL NIL \"7BIT\" 13 1)"
         "(\"IMAGE\" \"PNG\" (\"NAME\" \"p.png\") NIL NIL \"BASE64\" 40) \"MIXED\"))\r\n"
         "a3 OK FETCH completed\r\n");
 
   // The CRLF before each delimiter line belongs to the delimiter (RFC 2046 5.1.1): the text
-  // part is "Here it is." without its line end, the base64 part its one line without CRLF.
+  // part is "Here it is." with its line end (build_message adds the delimiter's own CRLF), the
+  // base64 part its one line without CRLF.
   server.receive("a4 FETCH 1 (BODY[1] BODY[2])\r\n");
   const std::string encoded = msg::base64_encode(photo);
-  CHECK(server.take_output() == "* 1 FETCH (BODY[1] {11}\r\nHere it is. BODY[2] {" +
+  CHECK(server.take_output() == "* 1 FETCH (BODY[1] {13}\r\nHere it is.\r\n BODY[2] {" +
                                     std::to_string(encoded.size()) + "}\r\n" + encoded +
                                     ")\r\na4 OK FETCH completed\r\n");
   CHECK(msg::base64_decode(encoded) == photo);
