@@ -2023,8 +2023,7 @@ void ClientSession::handle_untagged(std::string_view text) {
     if (starts_with_ci(text, "OK")) {
       return send(Step::login, {"LOGIN", string_arg(config_.user), string_arg(config_.password)});
     }
-    if (starts_with_ci(text, "PREAUTH"))
-      return send(Step::select, {"SELECT", string_arg(config_.folder)});
+    if (starts_with_ci(text, "PREAUTH")) return after_login();
     fail(fmt::format("server refused the session: {}", text));
     closed_ = true;
     return;
@@ -2110,7 +2109,27 @@ void ClientSession::handle_tagged(std::string_view status, std::string_view text
         fail(fmt::format("LOGIN failed: {}", text));
         return send(Step::logout, {"LOGOUT"});
       }
-      return send(Step::select, {"SELECT", string_arg(config_.folder)});
+      return after_login();
+
+    case Step::append:
+      if (ok) {
+        events_.push_back(
+            ClientEvent{ClientEvent::Kind::message_appended, config_.append_folder, {}});
+        return send(Step::logout, {"LOGOUT"});
+      }
+      if (!created_ && text.find("[TRYCREATE]") != std::string_view::npos) {
+        created_ = true;
+        return send(Step::create, {"CREATE", string_arg(config_.append_folder)});
+      }
+      fail(fmt::format("APPEND failed: {}", text));
+      return send(Step::logout, {"LOGOUT"});
+
+    case Step::create:
+      if (!ok) {
+        fail(fmt::format("CREATE failed: {}", text));
+        return send(Step::logout, {"LOGOUT"});
+      }
+      return send_append();
 
     case Step::select:
       if (!ok) {
@@ -2151,6 +2170,16 @@ void ClientSession::handle_tagged(std::string_view status, std::string_view text
       events_.push_back(ClientEvent{ClientEvent::Kind::finished, std::string(text), {}});
       return;
   }
+}
+
+void ClientSession::after_login() {
+  if (config_.append_message) return send_append();
+  send(Step::select, {"SELECT", string_arg(config_.folder)});
+}
+
+void ClientSession::send_append() {
+  send(Step::append, {"APPEND", string_arg(config_.append_folder), "(\\Seen)",
+                      Arg(*config_.append_message, true)});
 }
 
 void ClientSession::next_message() {

@@ -791,6 +791,8 @@ class Reader {
   void read_providers();
   void read_outages_and_queue(const Json* object, const Path& here, Provider& provider);
   void read_people();
+  void read_keep_days(const Json* entry, const Path& at, Device& device);
+  void read_save_sent(const Json* entry, const Path& at, Device& device);
   void read_script();
   void read_mailboxes();
   void read_message_fields(const Json* object, const Path& here, const std::string& action,
@@ -1232,6 +1234,9 @@ void Reader::read_people() {
         }
       }
 
+      read_keep_days(entry, at, device);
+      read_save_sent(entry, at, device);
+
       auto host = string_member(entry, "host");
       std::string person_label = host_label(person.name);
       std::string device_label = host_label(device.name);
@@ -1249,6 +1254,37 @@ void Reader::read_people() {
     }
     scenario_.people.push_back(person);
   }
+}
+
+// A device's "keep_days" (docs/scenario-format.md, "POP3: keep for N days"): only a client
+// that downloads with POP3 and keeps the messages on the server can delete them later.
+void Reader::read_keep_days(const Json* entry, const Path& at, Device& device) {
+  const Json* days = member(entry, "keep_days");
+  if (days == nullptr || !days->is_number()) return;  // the schema names a wrong type
+  if (device.retrieval != Retrieval::pop3_keep) {
+    auto retrieval = string_member(entry, "retrieval");
+    problem(at / "keep_days",
+            fmt::format("\"keep_days\" belongs to \"pop3-keep\" devices, not \"{}\"",
+                        retrieval.value_or(device.agent == AgentKind::web ? "http" : "imap")));
+    return;
+  }
+  device.keep_days = days->get<double>();
+}
+
+// A device's "save_sent": the copy in Sent goes by IMAP APPEND, so only a client that
+// speaks IMAP can keep one (a browser's webmail and a POP3 client cannot).
+void Reader::read_save_sent(const Json* entry, const Path& at, Device& device) {
+  const Json* save = member(entry, "save_sent");
+  if (save == nullptr || !save->is_boolean()) return;  // the schema names a wrong type
+  if (save->get<bool>() && device.retrieval != Retrieval::imap) {
+    problem(at / "save_sent",
+            fmt::format("a copy in Sent is kept with IMAP APPEND: \"save_sent\" needs a client "
+                        "device with \"retrieval\": \"imap\", not \"{}\"",
+                        string_member(entry, "retrieval")
+                            .value_or(device.agent == AgentKind::web ? "http" : "imap")));
+    return;
+  }
+  device.save_sent = save->get<bool>();
 }
 
 void Reader::read_script() {
