@@ -1953,6 +1953,33 @@ void skip_value(Parser& p, int depth = 0) {
   p.astring();
 }
 
+// The unfolded Subject of a header section, "" when there is none (RFC 5322 2.2.3, 3.6.5).
+std::string header_subject(std::string_view header) {
+  std::string unfolded;
+  for (std::size_t i = 0; i < header.size(); ++i) {
+    if (header[i] == '\r' && i + 2 < header.size() && header[i + 1] == '\n' &&
+        (header[i + 2] == ' ' || header[i + 2] == '\t')) {
+      ++i;
+      continue;
+    }
+    unfolded += header[i];
+  }
+  std::size_t start = 0;
+  while (start < unfolded.size()) {
+    std::size_t end = unfolded.find("\r\n", start);
+    if (end == std::string::npos) end = unfolded.size();
+    std::string_view line(unfolded.data() + start, end - start);
+    if (line.size() >= 8 && starts_with_ci(line, "Subject:")) {
+      std::string_view value = line.substr(8);
+      while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+        value.remove_prefix(1);
+      return std::string(value);
+    }
+    start = end + 2;
+  }
+  return "";
+}
+
 }  // namespace
 
 ClientSession::ClientSession(ClientConfig config) : config_(std::move(config)) {}
@@ -2057,12 +2084,18 @@ void ClientSession::handle_untagged(std::string_view text) {
     p.sp();
     p.expect('(', "expected (");
     FetchedMessage message;
-    bool has_text = false, has_flags = false;
+    bool has_text = false, has_flags = false, has_header = false;
     while (!p.accept(')')) {
       p.accept(' ');
       std::string item = p.word();
+      std::string section;
       if (item == "BODY" && p.peek() == '[') {
-        while (!p.at_end() && !p.accept(']')) p.accept(p.peek());  // the section spec
+        p.accept('[');
+        while (!p.at_end() && p.peek() != ']') {
+          section += p.peek();
+          p.accept(p.peek());
+        }
+        p.accept(']');
         if (p.accept('<')) {
           p.number();
           p.expect('>', "expected >");
@@ -2078,6 +2111,11 @@ void ClientSession::handle_untagged(std::string_view text) {
           message.flags.insert(p.flag());
         }
         has_flags = true;
+      } else if (item == "RFC822.SIZE") {
+        message.size = p.number();
+      } else if (item == "BODY" && section == "HEADER" && (p.peek() == '"' || p.peek() == '{')) {
+        message.header = p.string();
+        has_header = true;
       } else if ((item == "BODY" || item == "RFC822") && (p.peek() == '"' || p.peek() == '{')) {
         message.text = p.string();
         has_text = true;
@@ -2085,7 +2123,12 @@ void ClientSession::handle_untagged(std::string_view text) {
         skip_value(p);
       }
     }
-    if (step_ == Step::fetch && has_text && (message.uid == 0 || message.uid == current_uid_)) {
+    if (step_ == Step::headers && has_header && message.uid != 0) {
+      events_.push_back(ClientEvent{ClientEvent::Kind::header_fetched,
+                                    fmt::format("UID {}", message.uid), message});
+      headers_.push_back(std::move(message));
+    } else if (step_ == Step::fetch && has_text &&
+               (message.uid == 0 || message.uid == current_uid_)) {
       message.uid = current_uid_;
       current_ = std::move(message);
     } else if (step_ == Step::store && has_flags && !fetched_.empty() &&
@@ -2146,6 +2189,21 @@ void ClientSession::handle_tagged(std::string_view status, std::string_view text
         return send(Step::logout, {"LOGOUT"});
       }
       std::sort(to_fetch_.begin(), to_fetch_.end());
+      if (config_.headers_first && !to_fetch_.empty()) {
+        std::string set;
+        for (std::uint32_t uid : to_fetch_) set += (set.empty() ? "" : ",") + std::to_string(uid);
+        headers_.clear();
+        return send(Step::headers, {"UID", "FETCH", set, "(RFC822.SIZE BODY.PEEK[HEADER])"});
+      }
+      return next_message();
+
+    case Step::headers:
+      // Open only what the user chose, by Subject; the rest stays on the server, unseen.
+      to_fetch_.clear();
+      if (ok) {
+        for (const FetchedMessage& m : headers_)
+          if (config_.open.count(header_subject(m.header))) to_fetch_.push_back(m.uid);
+      }
       return next_message();
 
     case Step::fetch:

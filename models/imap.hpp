@@ -186,16 +186,30 @@ struct ClientConfig {
   // NO [TRYCREATE], RFC 3501 6.3.11), LOGOUT.
   std::optional<std::string> append_message;
   std::string append_folder = "Sent";
+  // Headers first, as a client on a metered link does: the unseen messages' sizes and header
+  // sections in one UID FETCH (RFC822.SIZE BODY.PEEK[HEADER]); then only the messages whose
+  // Subject is in `open` are fetched whole (and flagged \Seen). The others stay unseen.
+  bool headers_first = false;
+  std::set<std::string> open;
 };
 
 struct FetchedMessage {
   std::uint32_t uid = 0;
   std::string text;
   std::set<std::string> flags;  // as fetched; fetched() shows them after the STORE
+  std::string header;           // headers first: the header section (BODY[HEADER])
+  std::size_t size = 0;         // headers first: RFC822.SIZE, the whole message's octets
 };
 
 struct ClientEvent {
-  enum class Kind { response_received, message_fetched, message_appended, failed, finished };
+  enum class Kind {
+    response_received,
+    header_fetched,  // headers first: one message's header section and size
+    message_fetched,
+    message_appended,
+    failed,
+    finished
+  };
   Kind kind;
   std::string detail;  // the response (literal contents left out), what failed, or the folder
   FetchedMessage message;
@@ -214,7 +228,9 @@ class ClientSession {
   bool succeeded() const { return finished_ && !failed_; }
 
  private:
-  enum class Step { greeting, login, select, search, fetch, store, append, create, logout, done };
+  enum class Step {
+    greeting, login, select, search, headers, fetch, store, append, create, logout, done
+  };
   // One argument of a command; a literal one is sent after the server's "+" continuation.
   struct Arg {
     Arg(const char* text) : text(text), literal(false) {}
@@ -248,6 +264,7 @@ class ClientSession {
   std::optional<FetchedMessage> current_;
   std::uint32_t current_uid_ = 0;
   bool created_ = false;  // CREATE was tried for the append folder
+  std::vector<FetchedMessage> headers_;  // headers first: what the header FETCH returned
 
   std::string response_;
   std::size_t literal_left_ = 0;

@@ -40,7 +40,9 @@ struct DeviceState {
 // A send or a reply step (a reply answers a message the device received).
 void send_mail(const scenario::Person& person, const scenario::Device& device,
                const scenario::Step& step);
-void check_mail(const scenario::Person& person, const scenario::Device& device);
+// A check step (step.open: headers first over IMAP, then only those subjects whole).
+void check_mail(const scenario::Person& person, const scenario::Device& device,
+                const scenario::Step& step);
 
 // Starts the scheduler actor and the clock that ends the run at scenario.end_s.
 void start_script(const scenario::Scenario& scenario);

@@ -793,6 +793,8 @@ class Reader {
   void read_people();
   void read_keep_days(const Json* entry, const Path& at, Device& device);
   void read_save_sent(const Json* entry, const Path& at, Device& device);
+  void read_open(const Json* object, const Path& here, const std::string& action,
+                 const Person* person, Step& step);
   void read_script();
   void read_mailboxes();
   void read_message_fields(const Json* object, const Path& here, const std::string& action,
@@ -1287,6 +1289,34 @@ void Reader::read_save_sent(const Json* entry, const Path& at, Device& device) {
   device.save_sent = save->get<bool>();
 }
 
+// A check step's "open": headers first, then only these messages whole. IMAP can fetch a
+// header section alone (BODY.PEEK[HEADER], RFC 3501 6.4.5); POP3 and webmail here cannot.
+void Reader::read_open(const Json* object, const Path& here, const std::string& action,
+                       const Person* person, Step& step) {
+  const Json* open = member(object, "open");
+  if (open == nullptr || !open->is_array()) return;  // the schema names a wrong type
+  if (action != "check") {
+    problem(here / "open", fmt::format("\"open\" belongs to \"check\" steps, not \"{}\"", action));
+    return;
+  }
+  if (person != nullptr) {
+    const Device* device = &person->devices.front();
+    for (const auto& d : person->devices)
+      if (d.name == string_member(object, "device").value_or(device->name)) device = &d;
+    if (device->retrieval != Retrieval::imap) {
+      problem(here / "open",
+              fmt::format("headers first needs IMAP: {}'s {} reads mail over \"{}\"",
+                          person->name, device->name,
+                          device->retrieval == Retrieval::http        ? "http"
+                          : device->retrieval == Retrieval::pop3_keep ? "pop3-keep"
+                                                                      : "pop3-delete"));
+      return;
+    }
+  }
+  for (const auto& subject : *open)
+    if (subject.is_string()) step.open.push_back(subject.get<std::string>());
+}
+
 void Reader::read_script() {
   Path list{Segment{"script"}};
   std::vector<std::string> names;
@@ -1336,6 +1366,7 @@ void Reader::read_script() {
     step.action = action == std::optional<std::string>("check") ? Action::check : Action::send;
     if (action == std::optional<std::string>("reply")) step.action = Action::reply;
     read_message_fields(object, here, action.value_or(""), step);
+    read_open(object, here, action.value_or(""), person, step);
     if (action == std::optional<std::string>("send")) {
       if (member(object, "every")) {
         problem(here / "every", "\"every\" belongs to \"check\" steps, not \"send\"");

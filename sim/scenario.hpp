@@ -170,6 +170,9 @@ struct Step {
   std::string body;        // plain text; '\n' line ends, converted to CRLF on the wire
   // check:
   double every_s = 0;      // 0: once; otherwise repeat until the end of the run
+  // check by an IMAP client: fetch the new messages' headers first, then open (fetch whole)
+  // only the ones with these subjects; empty: fetch every new message whole
+  std::vector<std::string> open;
   // send and reply:
   std::vector<std::string> cc, bcc;
   std::vector<AttachmentSpec> attachments;

@@ -317,7 +317,8 @@ void client_send(const scenario::Person& person, const scenario::Device& device,
     keep_sent_copy(person, device, text, c.message_id);
 }
 
-void client_check(const scenario::Person& person, const scenario::Device& device)
+void client_check(const scenario::Person& person, const scenario::Device& device,
+                  const std::vector<std::string>& open)
 {
   auto& world = World::get();
   const auto& provider = provider_of(person);
@@ -350,16 +351,29 @@ void client_check(const scenario::Person& person, const scenario::Device& device
     imap::ClientConfig config;
     config.user = person.address;
     config.password = person.password;
+    config.headers_first = not open.empty();
+    config.open.insert(open.begin(), open.end());
+    std::size_t listed = 0, listed_octets = 0;
     imap::ClientSession engine(config);
     drive_session(*socket, engine, [&](const std::vector<imap::ClientEvent>& events) {
-      for (const auto& e : events)
+      for (const auto& e : events) {
+        if (e.kind == imap::ClientEvent::Kind::header_fetched) {
+          listed++;
+          listed_octets += e.message.size;
+        }
         if (e.kind == imap::ClientEvent::Kind::message_fetched) {
           auto id = msg::find_header(e.message.text, "Message-ID").value_or("");
           fetched.push_back(id);
           state.headers.push_back(header_section(e.message.text));
           mark_read(id, person.address, me, connection, protocol);
         }
+      }
     });
+    if (config.headers_first)
+      trace_ua(me.name, "mua",
+               fmt::format("{} saw {} new message(s) in the list by their headers ({} bytes in "
+                           "all on the server) and opened {}",
+                           person.name, listed, listed_octets, fetched.size()));
   } else {
     pop3::ClientConfig config;
     config.user = person.address;
@@ -529,12 +543,13 @@ void send_mail(const scenario::Person& person, const scenario::Device& device,
     client_send(person, device, step);
 }
 
-void check_mail(const scenario::Person& person, const scenario::Device& device)
+void check_mail(const scenario::Person& person, const scenario::Device& device,
+                const scenario::Step& step)
 {
   if (device.agent == scenario::AgentKind::web)
     web_session(person, device, nullptr);
   else
-    client_check(person, device);
+    client_check(person, device, step.open);
 }
 
 const std::map<std::string, DeviceState>& device_states()

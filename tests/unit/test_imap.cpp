@@ -411,6 +411,45 @@ TEST_CASE("IMAP client: a sent message kept in Sent with APPEND, CREATE on TRYCR
   CHECK(sent->messages().size() == 2);
 }
 
+TEST_CASE("IMAP client: headers first, then only the chosen message whole (RFC 3501 6.4.5)",
+          "[imap]") {
+  auto store = make_store(0);
+  store->deliver("uday@ums.com", kMultipart, 1);
+  store->deliver("uday@ums.com", kMessage, 2);
+  imap::ServerSession server({"mail.ums.com"}, *store);
+  auto config = client_config("uday@ums.com", "secret");
+  config.headers_first = true;
+  config.open = {"hi"};
+  imap::ClientSession client(config);
+  std::string transcript = converse(client, server);
+
+  CHECK(transcript.find("C: a3 UID SEARCH UNSEEN\r\nS: * SEARCH 1 2\r\na3 OK UID SEARCH "
+                        "completed\r\nC: a4 UID FETCH 1,2 (RFC822.SIZE BODY.PEEK[HEADER])\r\n"
+                        "S: * 1 FETCH (UID 1 RFC822.SIZE " +
+                        std::to_string(kMultipart.size()) + " BODY[HEADER] {") !=
+        std::string::npos);
+  CHECK(transcript.find("C: a5 UID FETCH 2 (BODY.PEEK[] FLAGS)\r\n") != std::string::npos);
+  CHECK(transcript.find("UID FETCH 1 (BODY.PEEK[]") == std::string::npos);
+  CHECK(client.succeeded());
+  REQUIRE(client.fetched().size() == 1);
+  CHECK(client.fetched()[0].uid == 2);
+  CHECK(client.fetched()[0].text == kMessage);
+  CHECK(inbox(*store).messages()[0].flags.empty());  // listed, never opened: still unseen
+  CHECK(inbox(*store).messages()[1].flags == std::set<std::string>{"\\Seen"});
+
+  auto events = client.take_events();
+  std::vector<imap::FetchedMessage> headers;
+  for (const auto& e : events)
+    if (e.kind == imap::ClientEvent::Kind::header_fetched) headers.push_back(e.message);
+  REQUIRE(headers.size() == 2);
+  CHECK(headers[0].uid == 1);
+  CHECK(headers[0].size == kMultipart.size());
+  CHECK(headers[0].header ==
+        "From: rav@cms.com\r\nSubject: report\r\n"
+        "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n");
+  CHECK(headers[1].size == 91);
+}
+
 TEST_CASE("IMAP client: quoted strings and literals as the grammar needs (RFC 3501 4.3)",
           "[imap]") {
   CHECK(imap::astring_or_quoted("uday@ums.com") == std::optional<std::string>("uday@ums.com"));

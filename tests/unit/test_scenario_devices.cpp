@@ -94,3 +94,15 @@ TEST_CASE("Devices: save_sent is read for IMAP clients and refused elsewhere", "
   CHECK(problems_after([](Json& d) { d["people"][0]["devices"][0]["save_sent"] = "yes"; }) ==
         Lines{"people[0].devices[0].save_sent: \"yes\" is not true or false"});
 }
+
+TEST_CASE("Script: a check's open list is for IMAP clients only", "[scenario]") {
+  auto s = load_after([](Json& d) { d["script"][1]["open"] = {"Hello from Canada"}; });
+  CHECK(s.script[1].open == std::vector<std::string>{"Hello from Canada"});
+  CHECK(problems_after([](Json& d) { d["script"][0]["open"] = {"x"}; }) ==
+        Lines{"script[0].open: \"open\" belongs to \"check\" steps, not \"send\""});
+  CHECK(problems_after([](Json& d) {
+          d["people"][1]["devices"][0]["retrieval"] = "pop3-keep";
+          d["script"][1]["open"] = {"x"};
+        }) == Lines{"script[1].open: headers first needs IMAP: Uday's laptop reads mail over "
+                    "\"pop3-keep\""});
+}
