@@ -229,7 +229,17 @@ class ClientSession {
 
  private:
   enum class Step {
-    greeting, login, select, search, headers, fetch, store, append, create, logout, done
+    greeting,
+    login,
+    select,
+    search,
+    headers,
+    fetch,
+    store,
+    append,
+    create,
+    logout,
+    done
   };
   // One argument of a command; a literal one is sent after the server's "+" continuation.
   struct Arg {
@@ -263,7 +273,7 @@ class ClientSession {
   std::vector<std::uint32_t> to_fetch_;
   std::optional<FetchedMessage> current_;
   std::uint32_t current_uid_ = 0;
-  bool created_ = false;  // CREATE was tried for the append folder
+  bool created_ = false;                 // CREATE was tried for the append folder
   std::vector<FetchedMessage> headers_;  // headers first: what the header FETCH returned
 
   std::string response_;

@@ -1305,8 +1305,8 @@ void Reader::read_open(const Json* object, const Path& here, const std::string& 
       if (d.name == string_member(object, "device").value_or(device->name)) device = &d;
     if (device->retrieval != Retrieval::imap) {
       problem(here / "open",
-              fmt::format("headers first needs IMAP: {}'s {} reads mail over \"{}\"",
-                          person->name, device->name,
+              fmt::format("headers first needs IMAP: {}'s {} reads mail over \"{}\"", person->name,
+                          device->name,
                           device->retrieval == Retrieval::http        ? "http"
                           : device->retrieval == Retrieval::pop3_keep ? "pop3-keep"
                                                                       : "pop3-delete"));

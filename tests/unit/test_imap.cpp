@@ -363,9 +363,10 @@ TEST_CASE("IMAP client and server in memory: new mail read, \\Seen in the store"
   CHECK(second.fetched().empty());
 }
 
-TEST_CASE("IMAP client: a sent message kept in Sent with APPEND, CREATE on TRYCREATE "
-          "(RFC 3501 6.3.11)",
-          "[imap]") {
+TEST_CASE(
+    "IMAP client: a sent message kept in Sent with APPEND, CREATE on TRYCREATE "
+    "(RFC 3501 6.3.11)",
+    "[imap]") {
   auto store = make_store(0);
   imap::ServerSession server({"mail.ums.com"}, *store);
   auto config = client_config("uday@ums.com", "secret");
@@ -381,13 +382,16 @@ TEST_CASE("IMAP client: a sent message kept in Sent with APPEND, CREATE on TRYCR
             "S: a1 OK LOGIN completed\r\n"
             "C: a2 APPEND Sent (\\Seen) {91}\r\n"
             "S: + Ready for literal data\r\n"
-            "C: " + kMessage + "\r\n"
+            "C: " +
+            kMessage +
+            "\r\n"
             "S: a2 NO [TRYCREATE] no such mailbox\r\n"
             "C: a3 CREATE Sent\r\n"
             "S: a3 OK CREATE completed\r\n"
             "C: a4 APPEND Sent (\\Seen) {91}\r\n"
             "S: + Ready for literal data\r\n"
-            "C: " + kMessage + "\r\n" +
+            "C: " +
+            kMessage + "\r\n" +
             fmt::format("S: a4 OK [APPENDUID {} 1] APPEND completed\r\n", sent->uidvalidity()) +
             "C: a5 LOGOUT\r\n"
             "S: * BYE mail.ums.com IMAP4rev1 server logging out\r\na5 OK LOGOUT completed\r\n");
