@@ -19,12 +19,12 @@ namespace mailsim::sim {
 // One POP3 session of a device, with the server's INBOX around it: what "download and
 // delete" and "download and keep" leave behind (report.cpp prints these).
 struct Pop3Visit {
-  double at = 0;                   // the session began
-  std::size_t before = 0;          // messages in the server's INBOX as it began
-  std::size_t downloaded = 0;      // messages it downloaded
-  std::size_t after = 0;           // messages in the server's INBOX after QUIT
-  bool keep = false;               // pop3-keep (else pop3-delete)
-  double keep_days = -1;           // pop3-keep: the device's keep_days, negative for ever
+  double at = 0;               // the session began
+  std::size_t before = 0;      // messages in the server's INBOX as it began
+  std::size_t downloaded = 0;  // messages it downloaded
+  std::size_t after = 0;       // messages in the server's INBOX after QUIT
+  bool keep = false;           // pop3-keep (else pop3-delete)
+  double keep_days = -1;       // pop3-keep: the device's keep_days, negative for ever
 };
 
 struct DeviceState {
