@@ -1982,6 +1982,33 @@ void skip_value(Parser& p, int depth = 0) {
   p.astring();
 }
 
+// The unfolded Subject of a header section, "" when there is none (RFC 5322 2.2.3, 3.6.5).
+std::string header_subject(std::string_view header) {
+  std::string unfolded;
+  for (std::size_t i = 0; i < header.size(); ++i) {
+    if (header[i] == '\r' && i + 2 < header.size() && header[i + 1] == '\n' &&
+        (header[i + 2] == ' ' || header[i + 2] == '\t')) {
+      ++i;
+      continue;
+    }
+    unfolded += header[i];
+  }
+  std::size_t start = 0;
+  while (start < unfolded.size()) {
+    std::size_t end = unfolded.find("\r\n", start);
+    if (end == std::string::npos) end = unfolded.size();
+    std::string_view line(unfolded.data() + start, end - start);
+    if (line.size() >= 8 && starts_with_ci(line, "Subject:")) {
+      std::string_view value = line.substr(8);
+      while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+        value.remove_prefix(1);
+      return std::string(value);
+    }
+    start = end + 2;
+  }
+  return "";
+}
+
 }  // namespace
 
 ClientSession::ClientSession(ClientConfig config) : config_(std::move(config)) {}
@@ -2052,8 +2079,7 @@ void ClientSession::handle_untagged(std::string_view text) {
     if (starts_with_ci(text, "OK")) {
       return send(Step::login, {"LOGIN", string_arg(config_.user), string_arg(config_.password)});
     }
-    if (starts_with_ci(text, "PREAUTH"))
-      return send(Step::select, {"SELECT", string_arg(config_.folder)});
+    if (starts_with_ci(text, "PREAUTH")) return after_login();
     fail(fmt::format("server refused the session: {}", text));
     closed_ = true;
     return;
@@ -2087,12 +2113,18 @@ void ClientSession::handle_untagged(std::string_view text) {
     p.sp();
     p.expect('(', "expected (");
     FetchedMessage message;
-    bool has_text = false, has_flags = false;
+    bool has_text = false, has_flags = false, has_header = false;
     while (!p.accept(')')) {
       p.accept(' ');
       std::string item = p.word();
+      std::string section;
       if (item == "BODY" && p.peek() == '[') {
-        while (!p.at_end() && !p.accept(']')) p.accept(p.peek());  // the section spec
+        p.accept('[');
+        while (!p.at_end() && p.peek() != ']') {
+          section += p.peek();
+          p.accept(p.peek());
+        }
+        p.accept(']');
         if (p.accept('<')) {
           p.number();
           p.expect('>', "expected >");
@@ -2108,6 +2140,11 @@ void ClientSession::handle_untagged(std::string_view text) {
           message.flags.insert(p.flag());
         }
         has_flags = true;
+      } else if (item == "RFC822.SIZE") {
+        message.size = p.number();
+      } else if (item == "BODY" && section == "HEADER" && (p.peek() == '"' || p.peek() == '{')) {
+        message.header = p.string();
+        has_header = true;
       } else if ((item == "BODY" || item == "RFC822") && (p.peek() == '"' || p.peek() == '{')) {
         message.text = p.string();
         has_text = true;
@@ -2115,7 +2152,12 @@ void ClientSession::handle_untagged(std::string_view text) {
         skip_value(p);
       }
     }
-    if (step_ == Step::fetch && has_text && (message.uid == 0 || message.uid == current_uid_)) {
+    if (step_ == Step::headers && has_header && message.uid != 0) {
+      events_.push_back(ClientEvent{ClientEvent::Kind::header_fetched,
+                                    fmt::format("UID {}", message.uid), message});
+      headers_.push_back(std::move(message));
+    } else if (step_ == Step::fetch && has_text &&
+               (message.uid == 0 || message.uid == current_uid_)) {
       message.uid = current_uid_;
       current_ = std::move(message);
     } else if (step_ == Step::store && has_flags && !fetched_.empty() &&
@@ -2139,7 +2181,27 @@ void ClientSession::handle_tagged(std::string_view status, std::string_view text
         fail(fmt::format("LOGIN failed: {}", text));
         return send(Step::logout, {"LOGOUT"});
       }
-      return send(Step::select, {"SELECT", string_arg(config_.folder)});
+      return after_login();
+
+    case Step::append:
+      if (ok) {
+        events_.push_back(
+            ClientEvent{ClientEvent::Kind::message_appended, config_.append_folder, {}});
+        return send(Step::logout, {"LOGOUT"});
+      }
+      if (!created_ && text.find("[TRYCREATE]") != std::string_view::npos) {
+        created_ = true;
+        return send(Step::create, {"CREATE", string_arg(config_.append_folder)});
+      }
+      fail(fmt::format("APPEND failed: {}", text));
+      return send(Step::logout, {"LOGOUT"});
+
+    case Step::create:
+      if (!ok) {
+        fail(fmt::format("CREATE failed: {}", text));
+        return send(Step::logout, {"LOGOUT"});
+      }
+      return send_append();
 
     case Step::select:
       if (!ok) {
@@ -2156,6 +2218,21 @@ void ClientSession::handle_tagged(std::string_view status, std::string_view text
         return send(Step::logout, {"LOGOUT"});
       }
       std::sort(to_fetch_.begin(), to_fetch_.end());
+      if (config_.headers_first && !to_fetch_.empty()) {
+        std::string set;
+        for (std::uint32_t uid : to_fetch_) set += (set.empty() ? "" : ",") + std::to_string(uid);
+        headers_.clear();
+        return send(Step::headers, {"UID", "FETCH", set, "(RFC822.SIZE BODY.PEEK[HEADER])"});
+      }
+      return next_message();
+
+    case Step::headers:
+      // Open only what the user chose, by Subject; the rest stays on the server, unseen.
+      to_fetch_.clear();
+      if (ok) {
+        for (const FetchedMessage& m : headers_)
+          if (config_.open.count(header_subject(m.header))) to_fetch_.push_back(m.uid);
+      }
       return next_message();
 
     case Step::fetch:
@@ -2180,6 +2257,16 @@ void ClientSession::handle_tagged(std::string_view status, std::string_view text
       events_.push_back(ClientEvent{ClientEvent::Kind::finished, std::string(text), {}});
       return;
   }
+}
+
+void ClientSession::after_login() {
+  if (config_.append_message) return send_append();
+  send(Step::select, {"SELECT", string_arg(config_.folder)});
+}
+
+void ClientSession::send_append() {
+  send(Step::append, {"APPEND", string_arg(config_.append_folder), "(\\Seen)",
+                      Arg(*config_.append_message, true)});
 }
 
 void ClientSession::next_message() {

@@ -196,18 +196,37 @@ struct ClientConfig {
   std::string user;
   std::string password;
   std::string folder = "INBOX";
+  // Set: instead of reading new mail, the session keeps a copy of a message the user sent:
+  // LOGIN, APPEND to append_folder with \Seen (creating the folder when the server answers
+  // NO [TRYCREATE], RFC 3501 6.3.11), LOGOUT.
+  std::optional<std::string> append_message;
+  std::string append_folder = "Sent";
+  // Headers first, as a client on a metered link does: the unseen messages' sizes and header
+  // sections in one UID FETCH (RFC822.SIZE BODY.PEEK[HEADER]); then only the messages whose
+  // Subject is in `open` are fetched whole (and flagged \Seen). The others stay unseen.
+  bool headers_first = false;
+  std::set<std::string> open;
 };
 
 struct FetchedMessage {
   std::uint32_t uid = 0;
   std::string text;
   std::set<std::string> flags;  // as fetched; fetched() shows them after the STORE
+  std::string header;           // headers first: the header section (BODY[HEADER])
+  std::size_t size = 0;         // headers first: RFC822.SIZE, the whole message's octets
 };
 
 struct ClientEvent {
-  enum class Kind { response_received, message_fetched, failed, finished };
+  enum class Kind {
+    response_received,
+    header_fetched,  // headers first: one message's header section and size
+    message_fetched,
+    message_appended,
+    failed,
+    finished
+  };
   Kind kind;
-  std::string detail;  // the response (literal contents left out), or what failed
+  std::string detail;  // the response (literal contents left out), what failed, or the folder
   FetchedMessage message;
 };
 
@@ -224,7 +243,19 @@ class ClientSession {
   bool succeeded() const { return finished_ && !failed_; }
 
  private:
-  enum class Step { greeting, login, select, search, fetch, store, logout, done };
+  enum class Step {
+    greeting,
+    login,
+    select,
+    search,
+    headers,
+    fetch,
+    store,
+    append,
+    create,
+    logout,
+    done
+  };
   // One argument of a command; a literal one is sent after the server's "+" continuation.
   struct Arg {
     Arg(const char* text) : text(text), literal(false) {}
@@ -241,6 +272,8 @@ class ClientSession {
   void handle_tagged(std::string_view status, std::string_view text);
   void send(Step step, std::vector<Arg> args);
   void next_message();
+  void after_login();
+  void send_append();
   void fail(std::string detail);
 
   ClientConfig config_;
@@ -255,6 +288,8 @@ class ClientSession {
   std::vector<std::uint32_t> to_fetch_;
   std::optional<FetchedMessage> current_;
   std::uint32_t current_uid_ = 0;
+  bool created_ = false;                 // CREATE was tried for the append folder
+  std::vector<FetchedMessage> headers_;  // headers first: what the header FETCH returned
 
   std::string response_;
   std::size_t literal_left_ = 0;

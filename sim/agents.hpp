@@ -16,18 +16,33 @@
 namespace mailsim::sim {
 
 // What a device holds at the end of the run (for the summary).
+// One POP3 session of a device, with the server's INBOX around it: what "download and
+// delete" and "download and keep" leave behind (report.cpp prints these).
+struct Pop3Visit {
+  double at = 0;               // the session began
+  std::size_t before = 0;      // messages in the server's INBOX as it began
+  std::size_t downloaded = 0;  // messages it downloaded
+  std::size_t after = 0;       // messages in the server's INBOX after QUIT
+  bool keep = false;           // pop3-keep (else pop3-delete)
+  double keep_days = -1;       // pop3-keep: the device's keep_days, negative for ever
+};
+
 struct DeviceState {
   std::string person, device, host;
   std::vector<std::string> messages;  // Message-IDs downloaded or read, in order
   std::vector<std::string> headers;   // the header section of each, in the same order
   std::vector<std::string> known_uidls;
+  std::map<std::string, double> downloaded_at;  // POP3 UIDL -> when it was downloaded
+  std::vector<Pop3Visit> pop3_visits;
   int sessions = 0;
 };
 
 // A send or a reply step (a reply answers a message the device received).
 void send_mail(const scenario::Person& person, const scenario::Device& device,
                const scenario::Step& step);
-void check_mail(const scenario::Person& person, const scenario::Device& device);
+// A check step (step.open: headers first over IMAP, then only those subjects whole).
+void check_mail(const scenario::Person& person, const scenario::Device& device,
+                const scenario::Step& step);
 
 // Starts the scheduler actor and the clock that ends the run at scenario.end_s.
 void start_script(const scenario::Scenario& scenario);

@@ -127,6 +127,32 @@ std::string duration(double from, double to)
   return fmt::format("{:.1f} s ({:.1f} min)", d, d / 60);
 }
 
+// POP3 download and delete versus download and keep: the server's INBOX before and after
+// each POP3 session of every device, in time order (nothing when no device used POP3).
+void write_pop3_visits(std::ostream& out)
+{
+  std::vector<std::pair<const DeviceState*, const Pop3Visit*>> visits;
+  for (const auto& [host, state] : device_states())
+    for (const auto& v : state.pop3_visits)
+      visits.emplace_back(&state, &v);
+  if (visits.empty())
+    return;
+  std::stable_sort(visits.begin(), visits.end(),
+                   [](const auto& a, const auto& b) { return a.second->at < b.second->at; });
+  out << "\nThe server's INBOX around each POP3 session (messages before, downloaded, after):\n";
+  for (const auto& [state, v] : visits) {
+    std::string mode = not v->keep            ? "download and delete"
+                       : v->keep_days < 0     ? "download and keep"
+                                              : fmt::format("keep {:g} day{}", v->keep_days,
+                                                            v->keep_days == 1 ? "" : "s");
+    out << fmt::format("  {:>12}  {:<14} ({}): {} before, {} downloaded, {} after{}\n",
+                       seconds(v->at), state->person + "'s " + state->device, mode, v->before,
+                       v->downloaded, v->after,
+                       v->after < v->before ? fmt::format(" ({} deleted)", v->before - v->after)
+                                            : "");
+  }
+}
+
 // Things going wrong: what the queue managers did with one email, when its
 // first attempt did not simply go through (deferrals, retries, bounces).
 void write_queue_history(std::ostream& out, const Timeline& t)
@@ -343,6 +369,7 @@ void write_summary(std::ostream& out, const World& world)
                        state.person, state.device, state.messages.size(),
                        state.messages.size() == 1 ? "" : "s", state.sessions,
                        state.sessions == 1 ? "" : "s");
+  write_pop3_visits(out);
   write_postal_summary(out, world);
 
   // Teaching sections (issue 4): the scenario's idea, then its expectations.

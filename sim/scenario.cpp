@@ -801,6 +801,10 @@ class Reader {
   void read_providers();
   void read_outages_and_queue(const Json* object, const Path& here, Provider& provider);
   void read_people();
+  void read_keep_days(const Json* entry, const Path& at, Device& device);
+  void read_save_sent(const Json* entry, const Path& at, Device& device);
+  void read_open(const Json* object, const Path& here, const std::string& action,
+                 const Person* person, Step& step);
   void read_script();
   void read_mailboxes();
   void read_message_fields(const Json* object, const Path& here, const std::string& action,
@@ -1243,6 +1247,9 @@ void Reader::read_people() {
         }
       }
 
+      read_keep_days(entry, at, device);
+      read_save_sent(entry, at, device);
+
       auto host = string_member(entry, "host");
       std::string person_label = host_label(person.name);
       std::string device_label = host_label(device.name);
@@ -1260,6 +1267,65 @@ void Reader::read_people() {
     }
     scenario_.people.push_back(person);
   }
+}
+
+// A device's "keep_days" (docs/scenario-format.md, "POP3: keep for N days"): only a client
+// that downloads with POP3 and keeps the messages on the server can delete them later.
+void Reader::read_keep_days(const Json* entry, const Path& at, Device& device) {
+  const Json* days = member(entry, "keep_days");
+  if (days == nullptr || !days->is_number()) return;  // the schema names a wrong type
+  if (device.retrieval != Retrieval::pop3_keep) {
+    auto retrieval = string_member(entry, "retrieval");
+    problem(at / "keep_days",
+            fmt::format("\"keep_days\" belongs to \"pop3-keep\" devices, not \"{}\"",
+                        retrieval.value_or(device.agent == AgentKind::web ? "http" : "imap")));
+    return;
+  }
+  device.keep_days = days->get<double>();
+}
+
+// A device's "save_sent": the copy in Sent goes by IMAP APPEND, so only a client that
+// speaks IMAP can keep one (a browser's webmail and a POP3 client cannot).
+void Reader::read_save_sent(const Json* entry, const Path& at, Device& device) {
+  const Json* save = member(entry, "save_sent");
+  if (save == nullptr || !save->is_boolean()) return;  // the schema names a wrong type
+  if (save->get<bool>() && device.retrieval != Retrieval::imap) {
+    problem(at / "save_sent",
+            fmt::format("a copy in Sent is kept with IMAP APPEND: \"save_sent\" needs a client "
+                        "device with \"retrieval\": \"imap\", not \"{}\"",
+                        string_member(entry, "retrieval")
+                            .value_or(device.agent == AgentKind::web ? "http" : "imap")));
+    return;
+  }
+  device.save_sent = save->get<bool>();
+}
+
+// A check step's "open": headers first, then only these messages whole. IMAP can fetch a
+// header section alone (BODY.PEEK[HEADER], RFC 3501 6.4.5); POP3 and webmail here cannot.
+void Reader::read_open(const Json* object, const Path& here, const std::string& action,
+                       const Person* person, Step& step) {
+  const Json* open = member(object, "open");
+  if (open == nullptr || !open->is_array()) return;  // the schema names a wrong type
+  if (action != "check") {
+    problem(here / "open", fmt::format("\"open\" belongs to \"check\" steps, not \"{}\"", action));
+    return;
+  }
+  if (person != nullptr) {
+    const Device* device = &person->devices.front();
+    for (const auto& d : person->devices)
+      if (d.name == string_member(object, "device").value_or(device->name)) device = &d;
+    if (device->retrieval != Retrieval::imap) {
+      problem(here / "open",
+              fmt::format("headers first needs IMAP: {}'s {} reads mail over \"{}\"", person->name,
+                          device->name,
+                          device->retrieval == Retrieval::http        ? "http"
+                          : device->retrieval == Retrieval::pop3_keep ? "pop3-keep"
+                                                                      : "pop3-delete"));
+      return;
+    }
+  }
+  for (const auto& subject : *open)
+    if (subject.is_string()) step.open.push_back(subject.get<std::string>());
 }
 
 void Reader::read_script() {
@@ -1311,6 +1377,7 @@ void Reader::read_script() {
     step.action = action == std::optional<std::string>("check") ? Action::check : Action::send;
     if (action == std::optional<std::string>("reply")) step.action = Action::reply;
     read_message_fields(object, here, action.value_or(""), step);
+    read_open(object, here, action.value_or(""), person, step);
     if (action == std::optional<std::string>("send")) {
       if (member(object, "every")) {
         problem(here / "every", "\"every\" belongs to \"check\" steps, not \"send\"");

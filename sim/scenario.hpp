@@ -117,6 +117,12 @@ struct Device {
   std::string host;        // simulated host name; default "<person>-<device>" lower case
   std::string address;     // IPv4 dotted; default assigned
   Access access;           // home or mobile access link
+  // pop3-keep only: "keep on the server for N days"; a downloaded message this old is deleted
+  // at the next check (pop3::ClientConfig::keep_days). Negative: kept for ever.
+  double keep_days = -1;
+  // A client reading over IMAP: after each submission, keep a copy in the server's "Sent"
+  // folder with IMAP APPEND, as desktop clients do (docs/scenario-format.md).
+  bool save_sent = false;
 };
 
 // A message already in a mailbox when the run starts: its exact RFC 5322 text, with CRLF
@@ -165,6 +171,9 @@ struct Step {
   std::string body;        // plain text; '\n' line ends, converted to CRLF on the wire
   // check:
   double every_s = 0;      // 0: once; otherwise repeat until the end of the run
+  // check by an IMAP client: fetch the new messages' headers first, then open (fetch whole)
+  // only the ones with these subjects; empty: fetch every new message whole
+  std::vector<std::string> open;
   // send and reply:
   std::vector<std::string> cc, bcc;
   std::vector<AttachmentSpec> attachments;

@@ -63,7 +63,7 @@ void start_script(const scenario::Scenario& scenario)
       sg4::Actor::create(actor, device_host.host, [&person, &device, step]() {
         sg4::Actor::self()->daemonize();
         if (step->action == scenario::Action::check)
-          check_mail(person, device);
+          check_mail(person, device, *step);
         else
           send_mail(person, device, *step);
       });

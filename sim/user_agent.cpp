@@ -50,6 +50,13 @@ std::string domain_of(const std::string& address)
   return address.substr(address.rfind('@') + 1);
 }
 
+// How many messages the person's provider holds in their INBOX now.
+std::size_t server_inbox_size(const scenario::Person& person)
+{
+  auto* account = World::get().store(domain_of(person.address)).find_account(person.address);
+  return account == nullptr ? 0 : account->inbox().messages().size();
+}
+
 void trace_ua(const std::string& host, const std::string& actor, const std::string& summary,
               const std::string& message_id = "")
 {
@@ -170,6 +177,46 @@ std::string recipients_line(const msg::Composition& c)
   return line;
 }
 
+// A desktop client's "place a copy in Sent": SMTP hands the message on but keeps nothing
+// for the sender, so the client stores its own copy in the server's Sent folder with IMAP
+// APPEND (RFC 3501 6.3.11), on a connection of its own after the submission.
+void keep_sent_copy(const scenario::Person& person, const scenario::Device& device,
+                    const std::string& text, const std::string& message_id)
+{
+  auto& world = World::get();
+  const auto& provider = provider_of(person);
+  const auto& me = world.platform().host(device.host);
+  const auto& server = world.platform().host(provider.host);
+  ConnectionSpec spec{"imap", "user agent", "IMAP server", "push"};  // an upload
+  ConnectError error = ConnectError::refused;
+  auto socket = connect(me, "mua", server, imap_port(provider), spec, &error);
+  if (not socket) {
+    trace_ua(me.name, "mua",
+             unreachable(error, server.name,
+                         fmt::format("no copy in Sent: {} does not offer IMAP", provider.domain)),
+             message_id);
+    return;
+  }
+  socket->connection().message_id = message_id;
+  if (provider.tls.retrieval == scenario::TlsMode::implicit)
+    tls_connect(*socket, provider.tls.version);
+  imap::ClientConfig config;
+  config.user = person.address;
+  config.password = person.password;
+  config.append_message = text;
+  imap::ClientSession engine(config);
+  bool appended = false;
+  drive_session(*socket, engine, [&](const std::vector<imap::ClientEvent>& events) {
+    for (const auto& e : events)
+      appended |= e.kind == imap::ClientEvent::Kind::message_appended;
+  });
+  trace_ua(me.name, "mua",
+           appended ? fmt::format("a copy of the sent message is in {}'s Sent folder on {}",
+                                  person.name, provider.host)
+                    : "no copy in Sent: the IMAP server refused the APPEND",
+           message_id);
+}
+
 void client_send(const scenario::Person& person, const scenario::Device& device,
                  const scenario::Step& step)
 {
@@ -261,12 +308,17 @@ void client_send(const scenario::Person& person, const scenario::Device& device,
     t.submit_tls = connection.tls_span;
   }
   trace_ua(me.name, "mua",
-           engine.succeeded() ? "message submitted; the user agent's part is done"
-                              : "submission failed: the server refused the message",
+           engine.succeeded()
+               ? device.save_sent ? "message submitted; now a copy for the Sent folder"
+                                  : "message submitted; the user agent's part is done"
+               : "submission failed: the server refused the message",
            c.message_id);
+  if (engine.succeeded() && device.save_sent)
+    keep_sent_copy(person, device, text, c.message_id);
 }
 
-void client_check(const scenario::Person& person, const scenario::Device& device)
+void client_check(const scenario::Person& person, const scenario::Device& device,
+                  const std::vector<std::string>& open)
 {
   auto& world = World::get();
   const auto& provider = provider_of(person);
@@ -299,16 +351,29 @@ void client_check(const scenario::Person& person, const scenario::Device& device
     imap::ClientConfig config;
     config.user = person.address;
     config.password = person.password;
+    config.headers_first = not open.empty();
+    config.open.insert(open.begin(), open.end());
+    std::size_t listed = 0, listed_octets = 0;
     imap::ClientSession engine(config);
     drive_session(*socket, engine, [&](const std::vector<imap::ClientEvent>& events) {
-      for (const auto& e : events)
+      for (const auto& e : events) {
+        if (e.kind == imap::ClientEvent::Kind::header_fetched) {
+          listed++;
+          listed_octets += e.message.size;
+        }
         if (e.kind == imap::ClientEvent::Kind::message_fetched) {
           auto id = msg::find_header(e.message.text, "Message-ID").value_or("");
           fetched.push_back(id);
           state.headers.push_back(header_section(e.message.text));
           mark_read(id, person.address, me, connection, protocol);
         }
+      }
     });
+    if (config.headers_first)
+      trace_ua(me.name, "mua",
+               fmt::format("{} saw {} new message(s) in the list by their headers ({} bytes in "
+                           "all on the server) and opened {}",
+                           person.name, listed, listed_octets, fetched.size()));
   } else {
     pop3::ClientConfig config;
     config.user = person.address;
@@ -317,6 +382,12 @@ void client_check(const scenario::Person& person, const scenario::Device& device
                       ? pop3::Mode::delete_after_download
                       : pop3::Mode::keep_on_server;
     config.known_uidls.insert(state.known_uidls.begin(), state.known_uidls.end());
+    if (device.keep_days >= 0)
+      config.keep_days = device.keep_days;
+    config.downloaded_at = state.downloaded_at;
+    config.now = sg4::Engine::get_clock();
+    Pop3Visit visit{config.now, server_inbox_size(person), 0, 0,
+                    config.mode == pop3::Mode::keep_on_server, device.keep_days};
     pop3::ClientSession engine(config);
     drive_session(*socket, engine, [&](const std::vector<pop3::ClientEvent>& events) {
       for (const auto& e : events)
@@ -325,9 +396,18 @@ void client_check(const scenario::Person& person, const scenario::Device& device
           fetched.push_back(id);
           state.headers.push_back(header_section(e.message.text));
           state.known_uidls.push_back(e.message.uidl);
+          state.downloaded_at[e.message.uidl] = sg4::Engine::get_clock();
           mark_read(id, person.address, me, connection, protocol);
         }
     });
+    visit.downloaded = fetched.size();
+    visit.after = server_inbox_size(person);
+    state.pop3_visits.push_back(visit);
+    if (visit.keep && visit.after < visit.before)
+      trace_ua(me.name, "mua",
+               fmt::format("{}'s mail program removed {} message(s) kept on the server for {:g} "
+                           "day(s) or more",
+                           person.name, visit.before - visit.after, device.keep_days));
   }
   for (const auto& id : fetched)
     state.messages.push_back(id);
@@ -463,12 +543,13 @@ void send_mail(const scenario::Person& person, const scenario::Device& device,
     client_send(person, device, step);
 }
 
-void check_mail(const scenario::Person& person, const scenario::Device& device)
+void check_mail(const scenario::Person& person, const scenario::Device& device,
+                const scenario::Step& step)
 {
   if (device.agent == scenario::AgentKind::web)
     web_session(person, device, nullptr);
   else
-    client_check(person, device);
+    client_check(person, device, step.open);
 }
 
 const std::map<std::string, DeviceState>& device_states()

@@ -1,6 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <memory>
+
+#include <fmt/format.h>
 
 #include "models/imap.hpp"
 
@@ -358,6 +361,97 @@ TEST_CASE("IMAP client and server in memory: new mail read, \\Seen in the store"
         std::string::npos);
   CHECK(second.succeeded());
   CHECK(second.fetched().empty());
+}
+
+TEST_CASE(
+    "IMAP client: a sent message kept in Sent with APPEND, CREATE on TRYCREATE "
+    "(RFC 3501 6.3.11)",
+    "[imap]") {
+  auto store = make_store(0);
+  imap::ServerSession server({"mail.ums.com"}, *store);
+  auto config = client_config("uday@ums.com", "secret");
+  config.append_message = kMessage;
+  imap::ClientSession client(config);
+  std::string transcript = converse(client, server);
+
+  const auto* sent = store->find_account("uday")->folder("Sent");
+  REQUIRE(sent != nullptr);
+  CHECK(transcript ==
+        "S: " + kGreeting +
+            "C: a1 LOGIN uday@ums.com secret\r\n"
+            "S: a1 OK LOGIN completed\r\n"
+            "C: a2 APPEND Sent (\\Seen) {91}\r\n"
+            "S: + Ready for literal data\r\n"
+            "C: " +
+            kMessage +
+            "\r\n"
+            "S: a2 NO [TRYCREATE] no such mailbox\r\n"
+            "C: a3 CREATE Sent\r\n"
+            "S: a3 OK CREATE completed\r\n"
+            "C: a4 APPEND Sent (\\Seen) {91}\r\n"
+            "S: + Ready for literal data\r\n"
+            "C: " +
+            kMessage + "\r\n" +
+            fmt::format("S: a4 OK [APPENDUID {} 1] APPEND completed\r\n", sent->uidvalidity()) +
+            "C: a5 LOGOUT\r\n"
+            "S: * BYE mail.ums.com IMAP4rev1 server logging out\r\na5 OK LOGOUT completed\r\n");
+  CHECK(client.succeeded());
+  REQUIRE(sent->messages().size() == 1);
+  CHECK(sent->messages()[0].text == kMessage);
+  CHECK(sent->messages()[0].flags == std::set<std::string>{"\\Seen"});
+  CHECK(inbox(*store).messages().empty());
+  auto events = client.take_events();
+  CHECK(std::count_if(events.begin(), events.end(), [](const imap::ClientEvent& e) {
+          return e.kind == imap::ClientEvent::Kind::message_appended && e.detail == "Sent";
+        }) == 1);
+
+  // The folder exists now: the next copy goes in with one APPEND.
+  imap::ServerSession again({"mail.ums.com"}, *store);
+  imap::ClientSession second(config);
+  std::string t2 = converse(second, again);
+  CHECK(t2.find("C: a2 APPEND Sent (\\Seen) {91}\r\nS: + Ready for literal data\r\n") !=
+        std::string::npos);
+  CHECK(t2.find("CREATE") == std::string::npos);
+  CHECK(sent->messages().size() == 2);
+}
+
+TEST_CASE("IMAP client: headers first, then only the chosen message whole (RFC 3501 6.4.5)",
+          "[imap]") {
+  auto store = make_store(0);
+  store->deliver("uday@ums.com", kMultipart, 1);
+  store->deliver("uday@ums.com", kMessage, 2);
+  imap::ServerSession server({"mail.ums.com"}, *store);
+  auto config = client_config("uday@ums.com", "secret");
+  config.headers_first = true;
+  config.open = {"hi"};
+  imap::ClientSession client(config);
+  std::string transcript = converse(client, server);
+
+  CHECK(transcript.find("C: a3 UID SEARCH UNSEEN\r\nS: * SEARCH 1 2\r\na3 OK UID SEARCH "
+                        "completed\r\nC: a4 UID FETCH 1,2 (RFC822.SIZE BODY.PEEK[HEADER])\r\n"
+                        "S: * 1 FETCH (UID 1 RFC822.SIZE " +
+                        std::to_string(kMultipart.size()) + " BODY[HEADER] {") !=
+        std::string::npos);
+  CHECK(transcript.find("C: a5 UID FETCH 2 (BODY.PEEK[] FLAGS)\r\n") != std::string::npos);
+  CHECK(transcript.find("UID FETCH 1 (BODY.PEEK[]") == std::string::npos);
+  CHECK(client.succeeded());
+  REQUIRE(client.fetched().size() == 1);
+  CHECK(client.fetched()[0].uid == 2);
+  CHECK(client.fetched()[0].text == kMessage);
+  CHECK(inbox(*store).messages()[0].flags.empty());  // listed, never opened: still unseen
+  CHECK(inbox(*store).messages()[1].flags == std::set<std::string>{"\\Seen"});
+
+  auto events = client.take_events();
+  std::vector<imap::FetchedMessage> headers;
+  for (const auto& e : events)
+    if (e.kind == imap::ClientEvent::Kind::header_fetched) headers.push_back(e.message);
+  REQUIRE(headers.size() == 2);
+  CHECK(headers[0].uid == 1);
+  CHECK(headers[0].size == kMultipart.size());
+  CHECK(headers[0].header ==
+        "From: rav@cms.com\r\nSubject: report\r\n"
+        "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n");
+  CHECK(headers[1].size == 91);
 }
 
 TEST_CASE("IMAP client: quoted strings and literals as the grammar needs (RFC 3501 4.3)",

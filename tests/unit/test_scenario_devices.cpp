@@ -1,0 +1,108 @@
+// Device settings of issue 4's scenarios: POP3 "keep for N days" and the copy in Sent. Each
+// setting is read into the Device, and a setting on a device that cannot use it is a problem
+// named by its JSON path.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sim/scenario.hpp"
+
+using namespace mailsim::scenario;
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+using Lines = std::vector<std::string>;
+
+Json flagship() {
+  std::ifstream in(std::string(MAILSIM_SOURCE_DIR) + "/scenarios/rav-canada-to-uday-india.json",
+                   std::ios::binary);
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  return Json::parse(bytes.str());
+}
+
+// The problem lines of the flagship with one change made to it, or none if it loads.
+Lines problems_after(const std::function<void(Json&)>& change) {
+  Json doc = flagship();
+  change(doc);
+  try {
+    parse_scenario(doc.dump(2), "test.json");
+  } catch (const ScenarioError& e) {
+    Lines lines;
+    for (const auto& problem : e.problems()) lines.push_back(problem.to_string());
+    return lines;
+  }
+  return {};
+}
+
+Scenario load_after(const std::function<void(Json&)>& change) {
+  Json doc = flagship();
+  change(doc);
+  return parse_scenario(doc.dump(2), "test.json");
+}
+
+}  // namespace
+
+TEST_CASE("Devices: keep_days is read for pop3-keep and refused elsewhere", "[scenario]") {
+  auto s = load_after([](Json& d) {
+    d["people"][1]["devices"][0]["retrieval"] = "pop3-keep";
+    d["people"][1]["devices"][0]["keep_days"] = 1.5;
+  });
+  CHECK(s.people[1].devices[0].keep_days == 1.5);
+  CHECK(load_after([](Json&) {}).people[1].devices[0].keep_days < 0);  // kept for ever
+
+  CHECK(problems_after([](Json& d) {
+          d["people"][1]["devices"][0]["retrieval"] = "pop3-delete";
+          d["people"][1]["devices"][0]["keep_days"] = 1;
+        }) == Lines{"people[1].devices[0].keep_days: \"keep_days\" belongs to \"pop3-keep\" "
+                    "devices, not \"pop3-delete\""});
+  CHECK(problems_after([](Json& d) { d["people"][1]["devices"][0]["keep_days"] = 1; }) ==
+        Lines{"people[1].devices[0].keep_days: \"keep_days\" belongs to \"pop3-keep\" devices, "
+              "not \"imap\""});
+  CHECK(problems_after([](Json& d) {
+          d["people"][1]["devices"][0]["retrieval"] = "pop3-keep";
+          d["people"][1]["devices"][0]["keep_days"] = -1;
+        }) == Lines{"people[1].devices[0].keep_days: -1 is not a number of days (0 or more)"});
+}
+
+TEST_CASE("Devices: save_sent is read for IMAP clients and refused elsewhere", "[scenario]") {
+  CHECK(load_after([](Json& d) { d["people"][0]["devices"][0]["save_sent"] = true; })
+            .people[0]
+            .devices[0]
+            .save_sent);
+  CHECK_FALSE(load_after([](Json&) {}).people[0].devices[0].save_sent);
+  CHECK(problems_after([](Json& d) {
+          d["people"][0]["devices"][0]["retrieval"] = "pop3-keep";
+          d["people"][0]["devices"][0]["save_sent"] = true;
+        }) == Lines{"people[0].devices[0].save_sent: a copy in Sent is kept with IMAP APPEND: "
+                    "\"save_sent\" needs a client device with \"retrieval\": \"imap\", not "
+                    "\"pop3-keep\""});
+  CHECK(problems_after([](Json& d) {
+          d["people"][0]["devices"][0]["agent"] = "web";
+          d["people"][0]["devices"][0]["retrieval"] = "http";
+          d["people"][0]["devices"][0]["save_sent"] = true;
+        }) == Lines{"people[0].devices[0].save_sent: a copy in Sent is kept with IMAP APPEND: "
+                    "\"save_sent\" needs a client device with \"retrieval\": \"imap\", not "
+                    "\"http\""});
+  CHECK(problems_after([](Json& d) { d["people"][0]["devices"][0]["save_sent"] = "yes"; }) ==
+        Lines{"people[0].devices[0].save_sent: \"yes\" is not true or false"});
+}
+
+TEST_CASE("Script: a check's open list is for IMAP clients only", "[scenario]") {
+  auto s = load_after([](Json& d) { d["script"][1]["open"] = {"Hello from Canada"}; });
+  CHECK(s.script[1].open == std::vector<std::string>{"Hello from Canada"});
+  CHECK(problems_after([](Json& d) { d["script"][0]["open"] = {"x"}; }) ==
+        Lines{"script[0].open: \"open\" belongs to \"check\" steps, not \"send\""});
+  CHECK(problems_after([](Json& d) {
+          d["people"][1]["devices"][0]["retrieval"] = "pop3-keep";
+          d["script"][1]["open"] = {"x"};
+        }) == Lines{"script[1].open: headers first needs IMAP: Uday's laptop reads mail over "
+                    "\"pop3-keep\""});
+}
