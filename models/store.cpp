@@ -249,24 +249,27 @@ std::vector<const Folder*> Account::folders() const {
 MailStore::MailStore(std::string domain)
     : domain_(std::move(domain)), clock_(std::make_shared<detail::StoreClock>()) {}
 
+std::string MailStore::account_key(std::string_view user) const {
+  std::size_t at = user.rfind('@');
+  std::string_view domain = at == std::string_view::npos ? domain_ : user.substr(at + 1);
+  std::string key(user.substr(0, at));
+  key += '@';
+  for (char c : domain) key += lower(c);
+  return key;
+}
+
 Account& MailStore::add_account(std::string address, std::string password) {
-  if (Account* existing = find_account(address)) return *existing;
+  std::string key = account_key(address);
+  if (auto it = by_key_.find(key); it != by_key_.end()) return *it->second;
   accounts_.push_back(std::make_unique<Account>(std::move(address), std::move(password), clock_));
+  by_key_.emplace(std::move(key), accounts_.back().get());
   ++clock_->version;
   return *accounts_.back();
 }
 
 Account* MailStore::find_account(std::string_view user) {
-  std::size_t at = user.rfind('@');
-  std::string_view local = user.substr(0, at);
-  std::string_view domain = at == std::string_view::npos ? domain_ : user.substr(at + 1);
-  for (auto& account : accounts_) {
-    std::string_view address = account->address();
-    std::size_t a = address.rfind('@');
-    std::string_view account_domain = a == std::string_view::npos ? domain_ : address.substr(a + 1);
-    if (address.substr(0, a) == local && iequals(account_domain, domain)) return account.get();
-  }
-  return nullptr;
+  auto it = by_key_.find(account_key(user));
+  return it == by_key_.end() ? nullptr : it->second;
 }
 
 const Account* MailStore::find_account(std::string_view user) const {

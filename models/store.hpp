@@ -28,6 +28,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace mailsim::store {
@@ -165,9 +166,14 @@ class MailStore {
   std::uint64_t version() const { return clock_->version; }
 
  private:
+  // The index key of an address: its local part exact, its domain (this store's when it has
+  // none) folded to lower case, so that one hash lookup finds an account among thousands.
+  std::string account_key(std::string_view user) const;
+
   std::string domain_;
   std::shared_ptr<detail::StoreClock> clock_;
-  std::vector<std::unique_ptr<Account>> accounts_;
+  std::vector<std::unique_ptr<Account>> accounts_;  // in the order they were added
+  std::unordered_map<std::string, Account*> by_key_;
 };
 
 }  // namespace mailsim::store

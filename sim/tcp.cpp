@@ -67,6 +67,27 @@ void Socket::record(const std::string& kind, std::uint64_t bytes, const std::str
 {
   auto& c = *connection_;
   bool from_client = side_ == Side::client;
+  bool tls = tls_.has_value() && kind != "tcp" && kind != "tls";
+  auto& recorder = World::get().recorder();
+  if (recorder.keeps())
+    *seq = recorder.add(trace_event(kind, bytes, payload, summary, message_id, tls, tls_overhead));
+  else
+    *seq = recorder.tally(kind, bytes, tls, tls_overhead);
+
+  // A round trip is counted each time the server answers after the client wrote.
+  if (side_ == Side::server && c.last_sender_ == Side::client)
+    c.round_trips++;
+  c.last_sender_ = side_;
+  (from_client ? c.bytes_to_server : c.bytes_to_client) += bytes;
+}
+
+TraceEvent Socket::trace_event(const std::string& kind, std::uint64_t bytes,
+                               const std::string& payload, const std::string& summary,
+                               const std::string& message_id, bool tls,
+                               std::uint64_t tls_overhead) const
+{
+  const auto& c = *connection_;
+  bool from_client = side_ == Side::client;
   TraceEvent event;
   event.time = sg4::Engine::get_clock();
   event.kind = kind;
@@ -83,15 +104,9 @@ void Socket::record(const std::string& kind, std::uint64_t bytes, const std::str
   event.payload = payload;
   event.summary = summary;
   event.message_id = message_id.empty() ? c.message_id : message_id;
-  event.tls = tls_.has_value() && kind != "tcp" && kind != "tls";
+  event.tls = tls;
   event.tls_overhead = tls_overhead;
-  *seq = World::get().recorder().add(std::move(event));
-
-  // A round trip is counted each time the server answers after the client wrote.
-  if (side_ == Side::server && c.last_sender_ == Side::client)
-    c.round_trips++;
-  c.last_sender_ = side_;
-  (from_client ? c.bytes_to_server : c.bytes_to_client) += bytes;
+  return event;
 }
 
 void Socket::send_control(Control what)

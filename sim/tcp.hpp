@@ -31,6 +31,7 @@
 
 #include "sim/platform.hpp"
 #include "sim/tls.hpp"
+#include "sim/trace.hpp"
 
 #include <simgrid/s4u.hpp>
 
@@ -139,6 +140,10 @@ class Socket {
   void record(const std::string& kind, std::uint64_t bytes, const std::string& payload,
               const std::string& summary, const std::string& message_id, std::uint64_t* seq,
               std::uint64_t tls_overhead = 0);
+  // The trace event of a flight this side writes now.
+  TraceEvent trace_event(const std::string& kind, std::uint64_t bytes, const std::string& payload,
+                         const std::string& summary, const std::string& message_id, bool tls,
+                         std::uint64_t tls_overhead) const;
   void pace(std::uint64_t bytes);
   void flush_handshake();
 

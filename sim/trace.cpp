@@ -4,16 +4,23 @@ namespace mailsim::sim {
 
 std::uint64_t Recorder::add(TraceEvent event)
 {
-  event.seq = next_seq_++;
-  if (event.bytes > 0) {
-    bytes_by_kind_[event.kind] += event.bytes;
-    flights_by_kind_[event.kind] += 1;
-    if (event.tls)
-      tls_overhead_by_kind_[event.kind] += event.tls_overhead;
-  }
+  std::uint64_t seq = tally(event.kind, event.bytes, event.tls, event.tls_overhead);
+  event.seq = seq;
   if (keep_)
     events_.push_back(std::move(event));
-  return next_seq_ - 1;
+  return seq;
+}
+
+std::uint64_t Recorder::tally(const std::string& kind, std::uint64_t bytes, bool tls,
+                              std::uint64_t tls_overhead)
+{
+  if (bytes > 0) {
+    bytes_by_kind_[kind] += bytes;
+    flights_by_kind_[kind] += 1;
+    if (tls)
+      tls_overhead_by_kind_[kind] += tls_overhead;
+  }
+  return next_seq_++;
 }
 
 void Recorder::set_arrival(std::uint64_t seq, double arrival)

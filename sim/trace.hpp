@@ -51,6 +51,11 @@ class Recorder {
 
   // Records an event, gives it the next sequence number, returns that number.
   std::uint64_t add(TraceEvent event);
+  // Whether add() keeps events; when not, hot paths call tally() and build no event.
+  bool keeps() const { return keep_; }
+  // Counts an event that is not kept, as add() would; returns its sequence number.
+  std::uint64_t tally(const std::string& kind, std::uint64_t bytes, bool tls,
+                      std::uint64_t tls_overhead);
   void set_arrival(std::uint64_t seq, double arrival);
 
   const std::vector<TraceEvent>& events() const { return events_; }
