@@ -57,7 +57,7 @@ def scenario_path(source_dir, name):
 
 
 def main():
-    mailsim, source_dir, sim_args = sys.argv[1], sys.argv[2], sys.argv[3:]
+    mailsim, source_dir, sim_args = os.path.abspath(sys.argv[1]), sys.argv[2], sys.argv[3:]
     runs = {}
     failures = 0
     checked = 0
