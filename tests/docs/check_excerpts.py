@@ -84,7 +84,8 @@ def main():
             key = tuple([path] + args[1:])
             if key not in runs:
                 done = subprocess.run([mailsim, "run", path] + args[1:] + sim_args,
-                                      capture_output=True, text=True, cwd=source_dir)
+                                      capture_output=True, encoding="utf-8", errors="replace",
+                                      cwd=source_dir)
                 runs[key] = (done.returncode, [l.rstrip() for l in done.stdout.split("\n")])
             code, output = runs[key]
             if code != exit_code:
