@@ -272,7 +272,7 @@ void write_summary(std::ostream& out, const World& world)
     out << "  where the time went:\n";
     auto step = [&out](const std::string& what, double from, double to, int rts) {
       out << fmt::format("    {:<34} {:>16}", what, duration(from, to));
-      if (rts > 0)
+      if (rts > 0 && from >= 0 && to >= 0)  // a step that did not happen cost none
         out << fmt::format("  {:>2} round trip{}", rts, rts == 1 ? "" : "s");
       out << "\n";
     };
