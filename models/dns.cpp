@@ -69,13 +69,14 @@ class Writer {
   }
 
   // A name as labels, ending in a pointer to the longest suffix already written, if any
-  // (4.1.4). Suffixes are matched case-insensitively (2.3.3) and only those at offsets a
-  // 14-bit pointer can reach are remembered.
+  // (4.1.4). Suffixes match only with the same case: a pointer to "com" for "Com" would change
+  // the name a reader gets back, and servers preserve case where they can (RFC 4343 4.1).
+  // Only offsets a 14-bit pointer can reach are remembered.
   void name(std::string_view name) {
     assert(valid_name(name));
     auto labels = labels_of(name);
     for (std::size_t i = 0; i < labels.size(); ++i) {
-      std::string suffix = to_lower(name.substr(labels[i].data() - name.data()));
+      std::string suffix(name.substr(labels[i].data() - name.data()));
       if (auto it = suffixes_.find(suffix); it != suffixes_.end()) {
         u16(static_cast<std::uint16_t>(0xc000 | it->second));
         return;

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "models/dns.hpp"
 #include "models/http.hpp"
 #include "models/message.hpp"
 #include "models/pop3.hpp"
@@ -83,4 +84,18 @@ TEST_CASE("header_field: a continuation line never starts a field (RFC 5322 2.2.
   CHECK(store::header_field(text, "Message-ID") == "<real@x>");
   CHECK(msg::find_header(text, "Message-ID") == "<real@x>");
   CHECK(store::header_field(text, "Subject") == "hi Message-ID: <forged@x>");
+}
+
+TEST_CASE("rfc1035 4.1.4: compression keeps each name's case (RFC 4343 4.1)", "[dns][fuzz]") {
+  mailsim::dns::Message m;
+  m.response = true;
+  m.questions.push_back({"ums.com", mailsim::dns::Type::MX});
+  mailsim::dns::Record a{"mail.Ums.com", mailsim::dns::Type::A, 60, 0, "", {198, 51, 100, 2}};
+  mailsim::dns::Record b{"mail.ums.com", mailsim::dns::Type::A, 60, 0, "", {198, 51, 100, 2}};
+  m.answers = {a, b};
+  auto back = mailsim::dns::decode(mailsim::dns::encode(m));
+  REQUIRE(back);
+  REQUIRE(back->answers.size() == 2);
+  CHECK(back->answers[0].name == "mail.Ums.com");
+  CHECK(back->answers[1].name == "mail.ums.com");
 }
