@@ -454,7 +454,7 @@ TEST_CASE("IMAP client: headers first, then only the chosen message whole (RFC 3
   CHECK(headers[1].size == 91);
 }
 
-TEST_CASE("IMAP client: a user opens one message by subject, \\Seen on the server "
+TEST_CASE("IMAP client: a user opens one message by subject, the Seen flag on the server "
           "(RFC 3501 6.4.4, 6.4.6)",
           "[imap]") {
   auto store = make_store(0);
