@@ -2201,15 +2201,30 @@ void ClientSession::handle_tagged(std::string_view status, std::string_view text
         fail(fmt::format("CREATE failed: {}", text));
         return send(Step::logout, {"LOGOUT"});
       }
-      return send_append();
+      if (config_.append_message) return send_append();
+      return send_move();
+
+    case Step::move:
+      if (ok) {
+        events_.push_back(ClientEvent{ClientEvent::Kind::message_moved, *config_.move_to, {}});
+        return send(Step::logout, {"LOGOUT"});
+      }
+      if (!created_ && text.find("[TRYCREATE]") != std::string_view::npos) {
+        created_ = true;
+        return send(Step::create, {"CREATE", string_arg(*config_.move_to)});
+      }
+      fail(fmt::format("MOVE failed: {}", text));
+      return send(Step::logout, {"LOGOUT"});
 
     case Step::select:
       if (!ok) {
         fail(fmt::format("SELECT failed: {}", text));
         return send(Step::logout, {"LOGOUT"});
       }
-      if (exists_ == 0) return send(Step::logout, {"LOGOUT"});
       to_fetch_.clear();
+      if (config_.act_subject)
+        return send(Step::search, {"UID", "SEARCH", "SUBJECT", string_arg(*config_.act_subject)});
+      if (exists_ == 0) return send(Step::logout, {"LOGOUT"});
       return send(Step::search, {"UID", "SEARCH", "UNSEEN"});
 
     case Step::search:
@@ -2218,6 +2233,18 @@ void ClientSession::handle_tagged(std::string_view status, std::string_view text
         return send(Step::logout, {"LOGOUT"});
       }
       std::sort(to_fetch_.begin(), to_fetch_.end());
+      if (config_.act_subject) {
+        if (to_fetch_.empty()) {
+          fail(fmt::format("no message with Subject \"{}\" in {}", *config_.act_subject,
+                           config_.folder));
+          return send(Step::logout, {"LOGOUT"});
+        }
+        current_uid_ = to_fetch_.back();
+        to_fetch_.clear();
+        if (config_.move_to) return send_move();
+        return send(Step::store,
+                    {"UID", "STORE", std::to_string(current_uid_), "+FLAGS", "(\\Seen)"});
+      }
       if (config_.headers_first && !to_fetch_.empty()) {
         std::string set;
         for (std::uint32_t uid : to_fetch_) set += (set.empty() ? "" : ",") + std::to_string(uid);
@@ -2248,6 +2275,11 @@ void ClientSession::handle_tagged(std::string_view status, std::string_view text
       return next_message();  // gone meanwhile: go on with the others
 
     case Step::store:
+      if (ok && config_.act_subject)
+        events_.push_back(ClientEvent{ClientEvent::Kind::message_seen,
+                                      fmt::format("UID {}", current_uid_), {}});
+      else if (!ok && config_.act_subject)
+        fail(fmt::format("STORE failed: {}", text));
       return next_message();
 
     case Step::logout:
@@ -2267,6 +2299,10 @@ void ClientSession::after_login() {
 void ClientSession::send_append() {
   send(Step::append, {"APPEND", string_arg(config_.append_folder), "(\\Seen)",
                       Arg(*config_.append_message, true)});
+}
+
+void ClientSession::send_move() {
+  send(Step::move, {"UID", "MOVE", std::to_string(current_uid_), string_arg(*config_.move_to)});
 }
 
 void ClientSession::next_message() {

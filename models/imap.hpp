@@ -32,6 +32,9 @@
 // Client side. What a desktop client does to read new mail, one command per flight:
 // greeting -> LOGIN -> SELECT folder -> UID SEARCH UNSEEN -> for each UID: UID FETCH uid
 // (BODY.PEEK[] FLAGS), then UID STORE uid +FLAGS (\Seen) -> LOGOUT. Tags are a1, a2, ...
+// Acting on one message instead (a user opens it, or moves it to a folder): LOGIN -> SELECT
+// INBOX -> UID SEARCH SUBJECT s -> UID STORE uid +FLAGS (\Seen), or UID MOVE uid folder
+// (CREATE folder and UID MOVE again on NO [TRYCREATE]) -> LOGOUT.
 // Strings are sent as atoms, quoted strings or literals as the grammar requires.
 #pragma once
 
@@ -206,6 +209,11 @@ struct ClientConfig {
   // Subject is in `open` are fetched whole (and flagged \Seen). The others stay unseen.
   bool headers_first = false;
   std::set<std::string> open;
+  // Set: instead of reading new mail, act on the newest INBOX message whose Subject contains
+  // act_subject (UID SEARCH SUBJECT): with move_to, UID MOVE it there (RFC 6851 3.1), creating
+  // the folder on NO [TRYCREATE] (RFC 3501 6.3.3); without, UID STORE +FLAGS (\Seen).
+  std::optional<std::string> act_subject;
+  std::optional<std::string> move_to;
 };
 
 struct FetchedMessage {
@@ -222,6 +230,8 @@ struct ClientEvent {
     header_fetched,  // headers first: one message's header section and size
     message_fetched,
     message_appended,
+    message_seen,   // act_subject: \Seen is set on the server (detail: "UID n")
+    message_moved,  // act_subject with move_to: the message is in move_to (detail: the folder)
     failed,
     finished
   };
@@ -253,6 +263,7 @@ class ClientSession {
     store,
     append,
     create,
+    move,
     logout,
     done
   };
@@ -274,6 +285,7 @@ class ClientSession {
   void next_message();
   void after_login();
   void send_append();
+  void send_move();  // UID MOVE current_uid_ to move_to
   void fail(std::string detail);
 
   ClientConfig config_;

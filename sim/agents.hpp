@@ -10,6 +10,7 @@
 #include "sim/scenario.hpp"
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,8 @@ struct DeviceState {
   std::vector<std::string> known_uidls;
   std::map<std::string, double> downloaded_at;  // POP3 UIDL -> when it was downloaded
   std::vector<Pop3Visit> pop3_visits;
+  std::set<std::string> opened;                  // Message-IDs the user opened (read steps)
+  std::map<std::string, std::string> folder_of;  // Message-ID -> folder it was moved to
   int sessions = 0;
 };
 
@@ -43,6 +46,11 @@ void send_mail(const scenario::Person& person, const scenario::Device& device,
 // A check step (step.open: headers first over IMAP, then only those subjects whole).
 void check_mail(const scenario::Person& person, const scenario::Device& device,
                 const scenario::Step& step);
+
+// A read or move step: over IMAP on the server (UID STORE \Seen, UID MOVE), over POP3 only
+// on the device's own copy.
+void act_on_mail(const scenario::Person& person, const scenario::Device& device,
+                 const scenario::Step& step);
 
 // Starts the scheduler actor and the clock that ends the run at scenario.end_s.
 void start_script(const scenario::Scenario& scenario);

@@ -240,6 +240,34 @@ void write_story(std::ostream& out, const World& world, bool explain)
   out << "\n";
 }
 
+namespace {
+
+// With read or move steps: each device's own copies, where they are and whether they were
+// opened there, so what differs between devices (POP3) shows.
+void write_device_copies(std::ostream& out, const World& world)
+{
+  bool acts = false;
+  for (const auto& step : world.scenario().script)
+    acts |= step.action == scenario::Action::read || step.action == scenario::Action::move;
+  if (not acts)
+    return;
+  out << "\nEach device's own copies (IMAP keeps folders and flags on the server, above):\n";
+  for (const auto& [host, state] : device_states()) {
+    if (state.headers.empty())
+      out << fmt::format("  {:<22} none\n", host);
+    for (const auto& header : state.headers) {
+      auto id = msg::find_header(header, "Message-ID").value_or("");
+      auto folder = state.folder_of.find(id);
+      out << fmt::format("  {:<22} \"{}\" in {}, {}\n", host,
+                         msg::find_header(header, "Subject").value_or(""),
+                         folder == state.folder_of.end() ? "INBOX" : folder->second,
+                         state.opened.count(id) ? "read" : "not opened on this device");
+    }
+  }
+}
+
+}  // namespace
+
 void write_summary(std::ostream& out, const World& world)
 {
   const auto& s = world.scenario();
@@ -369,6 +397,7 @@ void write_summary(std::ostream& out, const World& world)
                        state.person, state.device, state.messages.size(),
                        state.messages.size() == 1 ? "" : "s", state.sessions,
                        state.sessions == 1 ? "" : "s");
+  write_device_copies(out, world);
   write_pop3_visits(out);
   write_postal_summary(out, world);
 

@@ -803,6 +803,8 @@ class Reader {
   void read_people();
   void read_keep_days(const Json* entry, const Path& at, Device& device);
   void read_save_sent(const Json* entry, const Path& at, Device& device);
+  void read_act_fields(const Json* object, const Path& here, const std::string& action,
+                       Step& step);
   void read_open(const Json* object, const Path& here, const std::string& action,
                  const Person* person, Step& step);
   void read_script();
@@ -1300,6 +1302,37 @@ void Reader::read_save_sent(const Json* entry, const Path& at, Device& device) {
   device.save_sent = save->get<bool>();
 }
 
+// A read or move step: the message by its subject and, for move, the folder.
+void Reader::read_act_fields(const Json* object, const Path& here, const std::string& action,
+                             Step& step) {
+  bool act = action == "read" || action == "move";
+  if (action != "move" && action != "" && member(object, "folder"))
+    problem(here / "folder",
+            fmt::format("\"folder\" belongs to \"move\" steps, not \"{}\"", action));
+  if (!act) return;
+  step.action = action == "read" ? Action::read : Action::move;
+  for (const char* key : {"to", "subject", "body", "every", "cc", "bcc", "attachments"})
+    if (member(object, key))
+      problem(here / key, fmt::format("\"{}\" does not belong to \"{}\" steps", key, action));
+  const Json* message = member(object, "message");
+  if (message == nullptr)
+    problem(here, "missing field \"message\"");
+  else if (!message->is_string() || message->get<std::string>().empty())
+    problem(here / "message",
+            fmt::format("a \"{}\" step names its message by subject (a non-empty string)", action));
+  else
+    step.reply_subject = message->get<std::string>();
+  if (action != "move") return;
+  const Json* folder = member(object, "folder");
+  if (folder == nullptr)
+    problem(here, "missing field \"folder\"");
+  else if (!folder->is_string() || folder->get<std::string>().empty() ||
+           folder->get<std::string>() == "INBOX")
+    problem(here / "folder", "a folder name (a non-empty string other than \"INBOX\")");
+  else
+    step.folder = folder->get<std::string>();
+}
+
 // A check step's "open": headers first, then only these messages whole. IMAP can fetch a
 // header section alone (BODY.PEEK[HEADER], RFC 3501 6.4.5); POP3 and webmail here cannot.
 void Reader::read_open(const Json* object, const Path& here, const std::string& action,
@@ -1377,6 +1410,7 @@ void Reader::read_script() {
     step.action = action == std::optional<std::string>("check") ? Action::check : Action::send;
     if (action == std::optional<std::string>("reply")) step.action = Action::reply;
     read_message_fields(object, here, action.value_or(""), step);
+    read_act_fields(object, here, action.value_or(""), step);
     read_open(object, here, action.value_or(""), person, step);
     if (action == std::optional<std::string>("send")) {
       if (member(object, "every")) {
@@ -1536,7 +1570,8 @@ void Reader::read_message_fields(const Json* object, const Path& here, const std
       }
     }
   }
-  if (action != "reply" && action != "" && member(object, "message")) {
+  if (action != "reply" && action != "read" && action != "move" && action != "" &&
+      member(object, "message")) {
     problem(here / "message",
             fmt::format("\"message\" belongs to \"reply\" steps, not \"{}\"", action));
   }

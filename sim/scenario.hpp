@@ -147,7 +147,7 @@ struct Person {
   std::vector<PreloadedFolder> mailbox;  // what the server holds for them at time 0
 };
 
-enum class Action { send, check, reply };
+enum class Action { send, check, reply, read, move };
 
 // A file sent with a message: given by its size (content made from the seed) or read from a
 // file beside the scenario.
@@ -182,6 +182,8 @@ struct Step {
   // one at this position (1 = the first received), one of the two.
   std::string reply_subject;
   std::size_t reply_position = 0;
+  // read and move: the message, by subject, is in reply_subject; move: the folder it goes to
+  std::string folder;
 };
 
 struct Dns {

@@ -64,6 +64,9 @@ void start_script(const scenario::Scenario& scenario)
         sg4::Actor::self()->daemonize();
         if (step->action == scenario::Action::check)
           check_mail(person, device, *step);
+        else if (step->action == scenario::Action::read ||
+                 step->action == scenario::Action::move)
+          act_on_mail(person, device, *step);
         else
           send_mail(person, device, *step);
       });

@@ -417,6 +417,86 @@ void client_check(const scenario::Person& person, const scenario::Device& device
                                          fetched.size(), device.name));
 }
 
+// A read or move step by a desktop client. Over IMAP the change is made on the server, where
+// every device of the person will see it at its next sync; over POP3 the server holds no
+// folders or flags for the device, so only the device's own copy changes.
+void client_act(const scenario::Person& person, const scenario::Device& device,
+                const scenario::Step& step)
+{
+  auto& world = World::get();
+  const auto& provider = provider_of(person);
+  const auto& me = world.platform().host(device.host);
+  const auto& server = world.platform().host(provider.host);
+  auto& state = state_of(person, device);
+  bool move = step.action == scenario::Action::move;
+  std::string what = move ? fmt::format("moves \"{}\" to {}", step.reply_subject, step.folder)
+                          : fmt::format("opens \"{}\"", step.reply_subject);
+  std::string id;
+  for (std::size_t i = state.headers.size(); i-- > 0;)
+    if (msg::find_header(state.headers[i], "Subject").value_or("") == step.reply_subject) {
+      id = msg::find_header(state.headers[i], "Message-ID").value_or("");
+      break;
+    }
+  if (device.retrieval != scenario::Retrieval::imap) {
+    if (id.empty()) {
+      trace_ua(me.name, "mua",
+               fmt::format("{} has no message \"{}\" on the {}", person.name, step.reply_subject,
+                           device.name));
+      return;
+    }
+    if (move)
+      state.folder_of[id] = step.folder;
+    else
+      state.opened.insert(id);
+    trace_ua(me.name, "mua",
+             fmt::format("{} {} on the {}: POP3 keeps no {} on the server, so only this "
+                         "device's copy changes",
+                         person.name, what, device.name, move ? "folders" : "read flags"),
+             id);
+    return;
+  }
+  trace_ua(me.name, "mua", fmt::format("{} {} on the {} (IMAP, on the server)", person.name, what,
+                                       device.name),
+           id);
+  ConnectionSpec spec{"imap", "user agent", "IMAP server", "push"};
+  ConnectError error = ConnectError::refused;
+  auto socket = connect(me, "mua", server, imap_port(provider), spec, &error);
+  if (not socket) {
+    trace_ua(me.name, "mua",
+             unreachable(error, server.name,
+                         fmt::format("{} is refused: {} does not offer IMAP", person.name,
+                                     provider.domain)));
+    return;
+  }
+  if (provider.tls.retrieval == scenario::TlsMode::implicit)
+    tls_connect(*socket, provider.tls.version);
+  imap::ClientConfig config;
+  config.user = person.address;
+  config.password = person.password;
+  config.act_subject = step.reply_subject;
+  if (move)
+    config.move_to = step.folder;
+  imap::ClientSession engine(config);
+  std::string failure;
+  drive_session(*socket, engine, [&](const std::vector<imap::ClientEvent>& events) {
+    for (const auto& e : events)
+      if (e.kind == imap::ClientEvent::Kind::failed)
+        failure = e.detail;
+  });
+  if (engine.succeeded() && not id.empty()) {
+    if (move)
+      state.folder_of[id] = step.folder;
+    else
+      state.opened.insert(id);
+  }
+  trace_ua(me.name, "mua",
+           engine.succeeded()
+               ? fmt::format("done on the server: {}", move ? "the message is in " + step.folder
+                                                            : std::string("\\Seen is set"))
+               : fmt::format("not done: {}", failure),
+           id);
+}
+
 void web_session(const scenario::Person& person, const scenario::Device& device,
                  const scenario::Step* step)
 {
@@ -550,6 +630,16 @@ void check_mail(const scenario::Person& person, const scenario::Device& device,
     web_session(person, device, nullptr);
   else
     client_check(person, device, step.open);
+}
+
+void act_on_mail(const scenario::Person& person, const scenario::Device& device,
+                 const scenario::Step& step)
+{
+  if (device.agent == scenario::AgentKind::web) {
+    trace_ua(device.host, "browser", "read and move are done by a desktop client here");
+    return;
+  }
+  client_act(person, device, step);
 }
 
 const std::map<std::string, DeviceState>& device_states()

@@ -454,6 +454,61 @@ TEST_CASE("IMAP client: headers first, then only the chosen message whole (RFC 3
   CHECK(headers[1].size == 91);
 }
 
+TEST_CASE("IMAP client: a user opens one message by subject, the Seen flag on the server "
+          "(RFC 3501 6.4.4, 6.4.6)",
+          "[imap]") {
+  auto store = make_store(0);
+  store->deliver("uday@ums.com", kMultipart, 1);
+  store->deliver("uday@ums.com", kMessage, 2);
+  imap::ServerSession server({"mail.ums.com"}, *store);
+  auto config = client_config("uday@ums.com", "secret");
+  config.act_subject = "hi";
+  imap::ClientSession client(config);
+  std::string transcript = converse(client, server);
+
+  CHECK(transcript.find("C: a3 UID SEARCH SUBJECT hi\r\nS: * SEARCH 2\r\n"
+                        "a3 OK UID SEARCH completed\r\nC: a4 UID STORE 2 +FLAGS (\\Seen)\r\n") !=
+        std::string::npos);
+  CHECK(transcript.find("BODY.PEEK") == std::string::npos);
+  CHECK(client.succeeded());
+  CHECK(inbox(*store).messages()[0].flags.empty());
+  CHECK(inbox(*store).messages()[1].flags == std::set<std::string>{"\\Seen"});
+  bool seen = false;
+  for (const auto& e : client.take_events())
+    seen |= e.kind == imap::ClientEvent::Kind::message_seen && e.detail == "UID 2";
+  CHECK(seen);
+}
+
+TEST_CASE("IMAP client: a user moves a message to a new folder: UID MOVE, NO [TRYCREATE], "
+          "CREATE, UID MOVE (RFC 6851 3.1, RFC 3501 6.3.3)",
+          "[imap]") {
+  auto store = make_store(0);
+  store->deliver("uday@ums.com", kMultipart, 1);
+  store->deliver("uday@ums.com", kMessage, 2);
+  imap::ServerSession server({"mail.ums.com"}, *store);
+  auto config = client_config("uday@ums.com", "secret");
+  config.act_subject = "hi";
+  config.move_to = "Family";
+  imap::ClientSession client(config);
+  std::string transcript = converse(client, server);
+
+  CHECK(transcript.find("C: a4 UID MOVE 2 Family\r\nS: a4 NO [TRYCREATE]") != std::string::npos);
+  CHECK(transcript.find("C: a5 CREATE Family\r\nS: a5 OK CREATE completed\r\n"
+                        "C: a6 UID MOVE 2 Family\r\n") != std::string::npos);
+  CHECK(client.succeeded());
+  REQUIRE(inbox(*store).messages().size() == 1);
+  auto* family = store->find_account("uday")->folder("Family");
+  REQUIRE(family != nullptr);
+  REQUIRE(family->messages().size() == 1);
+  CHECK(family->messages()[0].text == kMessage);
+
+  imap::ServerSession again({"mail.ums.com"}, *store);
+  config.act_subject = "no such subject";
+  imap::ClientSession missing(config);
+  converse(missing, again);
+  CHECK_FALSE(missing.succeeded());
+}
+
 TEST_CASE("IMAP client: quoted strings and literals as the grammar needs (RFC 3501 4.3)",
           "[imap]") {
   CHECK(imap::astring_or_quoted("uday@ums.com") == std::optional<std::string>("uday@ums.com"));

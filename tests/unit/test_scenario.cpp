@@ -504,7 +504,7 @@ TEST_CASE("Several problems give several lines, in the order of the file", "[sce
               "people[0].devices: [] is not a list of devices (at least one)",
               "script[0]: missing field \"at\"", "script[0]: missing field \"action\"",
               "script[0].colour: unknown field (the fields here are at, person, device, action, "
-              "to, subject, body, every and 5 more)",
+              "to, subject, body, every and 6 more)",
               "script[1].at: -5 is not a duration (use a number of seconds or a string like "
               "\"110ms\")",
               "script[1].to: [] is not a list of email addresses (at least one)"});

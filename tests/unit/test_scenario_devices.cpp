@@ -95,6 +95,30 @@ TEST_CASE("Devices: save_sent is read for IMAP clients and refused elsewhere", "
         Lines{"people[0].devices[0].save_sent: \"yes\" is not true or false"});
 }
 
+TEST_CASE("Script: read and move name a message by subject; move names a folder",
+          "[scenario]") {
+  auto s = load_after([](Json& d) {
+    d["script"][1] = {{"at", "3m"}, {"person", "Uday"}, {"action", "move"},
+                      {"message", "Hello from Canada"}, {"folder", "Family"}};
+  });
+  CHECK(s.script[1].action == mailsim::scenario::Action::move);
+  CHECK(s.script[1].reply_subject == "Hello from Canada");
+  CHECK(s.script[1].folder == "Family");
+  CHECK(problems_after([](Json& d) {
+          d["script"][1] = {{"at", "3m"}, {"person", "Uday"}, {"action", "move"},
+                            {"message", "Hello from Canada"}};
+        }) == Lines{"script[1]: missing field \"folder\""});
+  CHECK(problems_after([](Json& d) {
+          d["script"][1] = {{"at", "3m"}, {"person", "Uday"}, {"action", "read"},
+                            {"message", 2}};
+        }) == Lines{"script[1].message: a \"read\" step names its message by subject (a "
+                    "non-empty string)"});
+  CHECK(problems_after([](Json& d) {
+          d["script"][1] = {{"at", "3m"}, {"person", "Uday"}, {"action", "read"},
+                            {"message", "x"}, {"folder", "Family"}};
+        }) == Lines{"script[1].folder: \"folder\" belongs to \"move\" steps, not \"read\""});
+}
+
 TEST_CASE("Script: a check's open list is for IMAP clients only", "[scenario]") {
   auto s = load_after([](Json& d) { d["script"][1]["open"] = {"Hello from Canada"}; });
   CHECK(s.script[1].open == std::vector<std::string>{"Hello from Canada"});
