@@ -11,33 +11,7 @@ work=$3
 rm -rf "$work" && mkdir -p "$work"
 flagship="$src/scenarios/rav-canada-to-uday-india.json"
 bad="$src/tests/cli/bad"
-failures=0
-# Extra SimGrid flags for every simulation (the sanitizer build sets them).
-read -r -a sim_args <<<"${MAILSIM_SIM_ARGS:-}"
-run() { "$mailsim" run "$@" "${sim_args[@]}"; }
-
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-pass() { echo "ok:   $*"; }
-
-# expect CODE DESCRIPTION -- COMMAND...: runs it, stdout/stderr into $work/out, $work/err
-expect() {
-  local code=$1 what=$2
-  shift 3
-  "$@" >"$work/out" 2>"$work/err"
-  local got=$?
-  if [ "$got" -eq "$code" ]; then pass "$what (exit $got)"; else
-    fail "$what: exit $got, expected $code"; sed 's/^/      /' "$work/err" | head -20; fi
-}
-stderr_has() {
-  if grep -qF -- "$1" "$work/err"; then pass "stderr says: $1"; else
-    fail "stderr lacks: $1"; sed 's/^/      /' "$work/err" | head -20; fi
-}
-stdout_has() {
-  if grep -qF -- "$1" "$work/out"; then pass "stdout has: $1"; else fail "stdout lacks: $1"; fi
-}
-stdout_lacks() {
-  if grep -qF -- "$1" "$work/out"; then fail "stdout should not have: $1"; else pass "stdout has no: $1"; fi
-}
+. "$(dirname "$0")/checks.sh"
 
 expect 0 "--version" -- "$mailsim" --version
 stdout_has "mailsim 0.1.0"
