@@ -105,6 +105,10 @@ struct Provider {
   std::vector<Outage> down;  // when the server host is off, in time order
   QueuePolicy queue;
   Tls tls;                 // the scenario's "tls", overridden field by field by its own
+  // Its SMTP client sends MAIL, every RCPT and DATA as one flight when the next hop offers
+  // PIPELINING (RFC 2920 3.1), as Postfix does; off by default, so a trace shows one command
+  // per round trip.
+  bool pipelining = false;
 };
 
 enum class AgentKind { client, web };

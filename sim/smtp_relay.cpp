@@ -5,7 +5,8 @@
 // port 25 and run smtp::ClientSession. On this connection the sending server
 // is the SMTP client and the receiving server the SMTP server. When the sending
 // provider's "tls" has relay "starttls", the client uses STARTTLS whenever the
-// receiving server offers it (opportunistic, as MTAs do on port 25, RFC 3207 4).
+// receiving server offers it (opportunistic, as MTAs do on port 25, RFC 3207 4). With the
+// provider's "pipelining", MAIL, the RCPTs and DATA go as one flight when offered (RFC 2920).
 //
 // Without any MX record the domain's own A record is the host (RFC 5321
 // 5.1, "implicit MX"); a domain the DNS does not know at all is a permanent
@@ -149,6 +150,7 @@ std::vector<DeliveryResult> relay(const scenario::Provider& from, const QueuedMe
     config.helo_name = from.host;
     if (from.tls.relay == scenario::TlsMode::starttls)
       config.tls = smtp::TlsPolicy::opportunistic;
+    config.use_pipelining = from.pipelining;
     smtp::ClientSession engine(config, std::move(envelope));
     drive_session(*socket, engine, [&](const std::vector<smtp::ClientEvent>& events) {
       for (const auto& e : events)
