@@ -23,7 +23,7 @@ import re
 import subprocess
 import sys
 
-PAGES = ["docs/tutorial.md", "docs/beyond-the-story.md"]
+PAGES = ["docs/tutorial.md", "docs/beyond-the-story.md", "docs/scenario-format.md"]
 MARKER = re.compile(r"^<!-- excerpt(?: \(pending: (?P<why>[^)]*)\))?: (?P<run>.+?) -->$")
 
 
