@@ -12,7 +12,8 @@ The comment names what to run: a bundled scenario's name or a .json path relativ
 the source tree, then options of `mailsim run`, and optionally `exit=N` (default 0).
 Each line of the block, but for lines that are only `...`, must be a line of that run's
 stdout (trailing spaces ignored), in the same order, and two lines not parted by `...` must
-be next to each other in the output too: a reader takes a block without `...` as whole. `excerpt (pending: WHY): ...` marks
+be next to each other in the output too: a reader takes a block without `...` as whole.
+`excerpt (pending: WHY): ...` marks
 an excerpt of a scenario that is not in this tree yet: it is checked once the scenario
 exists and reported as pending until then; a scenario missing without `pending` fails.
 
