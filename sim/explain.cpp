@@ -163,10 +163,11 @@ std::string Explainer::before(const TraceEvent& e) {
 std::string Explainer::explain_tcp(const TraceEvent& e, const Ends& ends) const {
   if (e.summary == "SYN")
     return fmt::format(
-               "{} ({}) opens a TCP connection to {} ({}): SYN, SYN-ACK, ACK cost one "
+               "{} ({}) opens a TCP connection to {} ({}){}: SYN, SYN-ACK, ACK cost one "
                "round trip before any mail moves.",
                name(ends.client), ends.client_role, name(ends.server),
-               ends.server_role.empty() ? "nobody answers yet" : ends.server_role) +
+               ends.server_role.empty() ? "nobody answers yet" : ends.server_role,
+               e.port > 0 ? fmt::format(" on port {}", e.port) : "") +
            tags({"handshake", "TCP/IP underneath"});
   if (e.summary == "RST")
     return fmt::format("Nothing listens on that port of {}: it refuses the connection (RST).",

@@ -453,6 +453,8 @@ nlohmann::json trace_event(const TraceEvent& e)
     j["peer_role"] = e.peer_role;
     j["dir"] = e.dir;
   }
+  if (e.port > 0)
+    j["port"] = e.port;
   if (not e.flow.empty())
     j["flow"] = e.flow;
   j["bytes"] = e.bytes;

@@ -106,6 +106,8 @@ TraceEvent Socket::trace_event(const std::string& kind, std::uint64_t bytes,
   event.message_id = message_id.empty() ? c.message_id : message_id;
   event.tls = tls;
   event.tls_overhead = tls_overhead;
+  if (from_client && kind == "tcp" && summary.compare(0, 3, "SYN") == 0)
+    event.port = c.port;
   return event;
 }
 

@@ -33,6 +33,7 @@ struct TraceEvent {
   std::string message_id; // the Message-ID it concerns, if any
   bool tls = false;       // the flight travelled inside TLS (payload is the plaintext)
   std::uint64_t tls_overhead = 0;  // of `bytes`, what the TLS record layer added
+  int port = 0;                    // on a client's SYN: the server port it knocks on (587, 25, ...)
   // Postal events only (kind "postal", sim/postal.cpp):
   std::string letter;     // "L1"
   std::string step;       // "posted", "arrived", "departed", "read"

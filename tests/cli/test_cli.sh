@@ -229,7 +229,11 @@ expect 0 "run --explain" -- run "$flagship" --explain
 grep -v '^             # ' "$work/out" >"$work/unexplained"
 if cmp -s "$work/story1" "$work/unexplained"; then pass "--explain only adds lines"; else
   fail "--explain changed the story"; fi
-stdout_has "             # mail.cms.com (SMTP client) opens a TCP connection to mail.ums.com (SMTP server)"
+stdout_has "             # mail.cms.com (SMTP client) opens a TCP connection to mail.ums.com (SMTP server) on port 25:"
+# The port of each service (RFC 6409 3.1 submission 587, RFC 5321 4.5.4.2 relay 25,
+# RFC 3501 2.1 IMAP 143) is named where the connection opens.
+stdout_has "             # Rav's laptop (user agent) opens a TCP connection to mail.cms.com (submission server) on port 587:"
+stdout_has "             # Uday's laptop (user agent) opens a TCP connection to mail.ums.com (IMAP server) on port 143:"
 stdout_has "             # MX lookup: mail.cms.com asks the DNS server"
 expect 0 "run --explain on webmail" -- run "$src/scenarios/rav-canada-to-uday-india-web.json" --explain
 stdout_has "             # Rav's laptop (a web-based user agent) sends the HTTP request POST /api/send to the webmail server. The webmail server, not the browser, will speak SMTP.  [push; HTTP; user agent]"
@@ -262,7 +266,7 @@ stdout_has "scenarios/rav-canada-to-uday-india-web.json: ok"
 expect 2 "a name that is no bundled scenario" -- "$mailsim" validate no-such-scenario
 stderr_has "no-such-scenario: cannot read the file: No such file or directory"
 
-# The reply: every connection's events name both ends' roles (peer_role), and
+# The reply: every connection's SYN names both ends' roles (peer_role) and the port, and
 # the two servers swap them between the first relay (c2) and the second (c5).
 expect 0 "the reply scenario writes its JSON trace" -- run "$src/scenarios/uday-replies.json" --quiet --trace "$work/reply.jsonl"
 roles=$(python3 - "$work/reply.jsonl" <<'PY'
@@ -270,16 +274,16 @@ import json, sys
 for line in open(sys.argv[1]):
     e = json.loads(line)
     if e.get("summary") == "SYN":
-        print(f'{e["conn"]} {e["src_host"]} {e["role"]} -> {e["dst_host"]} {e["peer_role"]}')
+        print(f'{e["conn"]} {e["src_host"]} {e["role"]} -> {e["dst_host"]} {e["peer_role"]} :{e.get("port")}')
 PY
 )
-want="c1 rav-laptop user agent -> mail.cms.com submission server
-c2 mail.cms.com SMTP client -> mail.ums.com SMTP server
-c3 uday-laptop user agent -> mail.ums.com IMAP server
-c4 uday-laptop user agent -> mail.ums.com submission server
-c5 mail.ums.com SMTP client -> mail.cms.com SMTP server
-c6 rav-laptop user agent -> mail.cms.com IMAP server"
-if [ "$roles" = "$want" ]; then pass "SYN events name both roles; the servers swap them for the reply"
+want="c1 rav-laptop user agent -> mail.cms.com submission server :587
+c2 mail.cms.com SMTP client -> mail.ums.com SMTP server :25
+c3 uday-laptop user agent -> mail.ums.com IMAP server :143
+c4 uday-laptop user agent -> mail.ums.com submission server :587
+c5 mail.ums.com SMTP client -> mail.cms.com SMTP server :25
+c6 rav-laptop user agent -> mail.cms.com IMAP server :143"
+if [ "$roles" = "$want" ]; then pass "SYN events name both roles and the port; the servers swap roles for the reply"
 else fail "SYN roles were: $roles"; fi
 
 echo

@@ -48,13 +48,21 @@ has "$work/out2" "read        Mon 14 Dec 18:35 Mumbai  +9d 23:05:00"
 # A run that ends before the letter arrives: at 2 days it waits at the sorting plant
 # for Monday's shift; at 3 days the shift has it (Mon 06:00 is 2 d 21 h).
 sed -e 's/"end": "30d"/"end": "2d"/' "$scenario" >"$work/two-days.json"
-"$mailsim" run "$work/two-days.json" --quiet "${sim_args[@]}" >"$work/out3" 2>"$work/err3" ||
-  fail "two-day run exited with $?"
+# The scenario's expect block wants the letter read in 9 to 10 days: a run cut short
+# finishes with exit status 3, and the expectation that fails is that one.
+"$mailsim" run "$work/two-days.json" --quiet "${sim_args[@]}" >"$work/out3" 2>"$work/err3"
+status=$?
+if [ "$status" -eq 3 ]; then pass "two-day run exits with 3"
+else fail "two-day run exited with $status"; fi
+has "$work/out3" 'NOT MET  expect[10] the trace has 1 postal line that carries "Uday has read'
+has "$work/out3" "met      expect[13] all bytes on the wire: exactly 4295"
 has "$work/out3" "read        not read before the end of the run"
 has "$work/out3" "waiting for the next sorting shift             until the end of the run"
 sed -e 's/"end": "30d"/"end": "3d"/' "$scenario" >"$work/three-days.json"
-"$mailsim" run "$work/three-days.json" --quiet "${sim_args[@]}" >"$work/out4" 2>"$work/err4" ||
-  fail "three-day run exited with $?"
+"$mailsim" run "$work/three-days.json" --quiet "${sim_args[@]}" >"$work/out4" 2>"$work/err4"
+status=$?
+if [ "$status" -eq 3 ]; then pass "three-day run exits with 3"
+else fail "three-day run exited with $status"; fi
 has "$work/out4" "truck, 10 km, 3 hands (under way at the end of the run)"
 
 if [ "$failures" -gt 0 ]; then echo "$failures failure(s)"; exit 1; fi

@@ -11,7 +11,9 @@ A page marks an excerpt with an HTML comment just before its code block:
 The comment names what to run: a bundled scenario's name or a .json path relative to
 the source tree, then options of `mailsim run`, and optionally `exit=N` (default 0).
 Each line of the block, but for lines that are only `...`, must be a line of that run's
-stdout (trailing spaces ignored), in the same order. `excerpt (pending: WHY): ...` marks
+stdout (trailing spaces ignored), in the same order, and two lines not parted by `...` must
+be next to each other in the output too: a reader takes a block without `...` as whole.
+`excerpt (pending: WHY): ...` marks
 an excerpt of a scenario that is not in this tree yet: it is checked once the scenario
 exists and reported as pending until then; a scenario missing without `pending` fails.
 
@@ -22,7 +24,7 @@ import re
 import subprocess
 import sys
 
-PAGES = ["docs/tutorial.md", "docs/beyond-the-story.md"]
+PAGES = ["docs/tutorial.md", "docs/beyond-the-story.md", "docs/scenario-format.md"]
 MARKER = re.compile(r"^<!-- excerpt(?: \(pending: (?P<why>[^)]*)\))?: (?P<run>.+?) -->$")
 
 
@@ -93,18 +95,27 @@ def main():
                       f"the page says {exit_code}")
                 failures += 1
             at = 0
+            joined = False  # the previous line was matched and no "..." came since
             for text in excerpt:
                 want = text.rstrip()
                 if want == "...":
+                    joined = False
                     continue
                 try:
-                    at = output.index(want, at) + 1
+                    found = output.index(want, at)
                 except ValueError:
                     how = "in this order" if want in output else "at all"
                     print(f"{where}: not in the output of mailsim run {' '.join(args)} "
                           f"{how}:\n    {want}")
                     failures += 1
                     break
+                if joined and found != at:
+                    print(f"{where}: {found - at} line(s) of mailsim run {' '.join(args)} "
+                          f"left out without a '...' before:\n    {want}")
+                    failures += 1
+                    break
+                at = found + 1
+                joined = True
             checked += 1
     print(f"check_excerpts: {checked} excerpts checked, {pending} pending, {failures} failed")
     if checked == 0:

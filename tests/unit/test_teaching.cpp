@@ -256,6 +256,18 @@ TEST_CASE("A trace check loads its kind, filter, count and bounds", "[expect]") 
   CHECK_FALSE(s.expect[1].under);
 }
 
+TEST_CASE("A trace check can time a step of a paper letter in days", "[expect][postal]") {
+  Json doc = flagship();
+  doc["expect"] = Json::array({{{"trace", "postal"}, {"line", "Uday has read letter L1"},
+                                {"lines", 1}, {"over", "9d"}, {"under", "10d"}}});
+  Scenario s = parse_scenario(doc.dump(2), "test.json");
+  REQUIRE(s.expect.size() == 1);
+  CHECK(s.expect[0].kind == ExpectKind::trace);
+  CHECK(s.expect[0].filter.protocol == "postal");
+  CHECK(s.expect[0].over == 9 * 86400.0);
+  CHECK(s.expect[0].under == 10 * 86400.0);
+}
+
 TEST_CASE("A mailbox check can ask for a header line", "[expect]") {
   Json doc = flagship();
   doc["expect"] = Json::array({{{"mailbox", "rav@cms.com"}, {"header", "Return-Path: <>"},
@@ -330,7 +342,7 @@ TEST_CASE("Bad expectations name their JSON path and what is wrong", "[expect]")
               "a number of bytes for bytes)"});
   CHECK(with({{"trace", "rst"}}) ==
         Lines{"expect[0].trace: \"rst\" is not one of \"ua\", \"tcp\", \"dns\", \"smtp\", "
-              "\"pop3\", \"imap\", \"http\", \"tls\" and 2 more"});
+              "\"pop3\", \"imap\", \"http\", \"tls\" and 3 more"});
   CHECK(with({{"trace", "tcp"}, {"peer", "mail.ums.org"}}) ==
         Lines{"expect[0].peer: \"mail.ums.org\" is not one of the hosts (dns, mail.cms.com, "
               "mail.ums.com, rav-laptop, uday-laptop)"});
