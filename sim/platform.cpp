@@ -119,7 +119,7 @@ Platform::Platform(const scenario::Scenario& scenario) : scenario_(scenario)
     }
   }
   world->seal();
-  XBT_INFO("Platform: %zu places, %zu hosts, %zu wide-area links", scenario.places.size(),
+  XBT_VERB("Platform: %zu places, %zu hosts, %zu wide-area links", scenario.places.size(),
            hosts_.size(), scenario.links.size());
 }
 

@@ -265,7 +265,7 @@ void read_letter(std::size_t i)
   World::get().recorder().add(std::move(event));
 
   if (office().scenario->postal.end_when_read && all_read()) {
-    XBT_INFO("Every letter and email has been read: the run ends at %.6f s", now);
+    XBT_VERB("Every letter and email has been read: the run ends at %.6f s", now);
     sg4::Actor::kill_all();
   }
 }

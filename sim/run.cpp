@@ -92,7 +92,7 @@ int run_scenario(const scenario::Scenario& scenario, const RunOptions& options)
 
   engine.run();
   world.set_ended_at(sg4::Engine::get_clock());
-  XBT_INFO("Run finished at %.6f s: %llu trace events", sg4::Engine::get_clock(),
+  XBT_VERB("Run finished at %.6f s: %llu trace events", sg4::Engine::get_clock(),
            static_cast<unsigned long long>(world.recorder().count()));
 
   if (not options.trace_path.empty() && not write_atomically(options.trace_path, world)) {
