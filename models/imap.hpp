@@ -118,6 +118,8 @@ class ServerSession {
   void set_now(double now) { now_ = now; }
   // True while an IDLE command waits for DONE (RFC 2177).
   bool idling() const { return idle_tag_.has_value(); }
+  // The account logged in, or nullptr before LOGIN.
+  const store::Account* account() const { return account_; }
   // The handshake that STARTTLS started has completed.
   void tls_established();
   bool tls_active() const { return tls_active_; }
