@@ -446,8 +446,9 @@ void client_check(const scenario::Person& person, const scenario::Device& device
                        ? fmt::format("the {} hears of new mail in IDLE and lists it: {} from {}",
                                      device.name, view_item(e.item), e.item.from)
                    : e.detail == "flags"
-                       ? fmt::format("the {} hears in IDLE that {} changed: now {}", device.name,
-                                     fmt::format("\"{}\"", e.item.subject), view_item(e.item))
+                       ? fmt::format("the {} hears in IDLE that \"{}\" is now {}", device.name,
+                                     e.item.subject,
+                                     e.item.flags.count("\\Seen") ? "seen" : "unseen")
                        : fmt::format("the {} hears in IDLE that \"{}\" left the INBOX (moved "
                                      "or deleted) and drops it from its list",
                                      device.name, e.item.subject));
