@@ -70,8 +70,10 @@ void IdleWatch::wake(const store::Account* account)
 
 void IdleWatch::wake_all(const store::MailStore& store)
 {
-  for (const auto* account : store.accounts())
-    wake(account);
+  // Only the accounts with a parked session are looked at, not every account of the store.
+  for (const auto& [account, watches] : parked())
+    if (not watches.empty() && store.find_account(account->address()) == account)
+      wake(account);
 }
 
 }  // namespace mailsim::sim
