@@ -2123,7 +2123,8 @@ void ClientSession::handle_untagged(std::string_view text) {
       if (!p.accept_word("NIL")) p.string();
       p.sp();
       std::string name = p.mailbox();
-      if (!noselect) listed_.push_back(name);
+      // A name listed twice is synced once (and a server cannot make the sync recurse).
+      if (!noselect && listed_set_.insert(name).second) listed_.push_back(name);
       return;
     }
     if (p.accept_word("SEARCH")) {
@@ -2442,6 +2443,7 @@ void ClientSession::task_done() {
   if (failed_ || stop_) return send(Step::logout, {"LOGOUT"});
   if (config_.sync) {
     listed_.clear();
+    listed_set_.clear();
     return send(Step::list, {"LIST", "\"\"", "\"*\""});
   }
   if (config_.idle) return send_idle();

@@ -340,7 +340,7 @@ class ClientSession {
   void task_done();
   void fetch_flags();  // sync: UID FETCH 1:* (FLAGS) of the folder just selected
   void next_folder();  // sync the next folder in to_sync_, or IDLE or LOGOUT when none is left
-  void send_idle();
+  void send_idle();    // IDLE (RFC 2177 3); "+ idling" will start it
   void send_done();    // "DONE" ends IDLE (RFC 2177 3); the IDLE command's tag stays in flight
   // In IDLE and the steps around it: applies one untagged update to INBOX's view.
   void idle_update(const std::string& kind, std::uint32_t n, const FetchedMessage& fetched,
@@ -361,7 +361,8 @@ class ClientSession {
   bool created_ = false;                 // CREATE was tried for the append folder
   std::vector<FetchedMessage> headers_;  // headers first: what the header FETCH returned
   MailView view_;                        // sync and IDLE
-  std::vector<std::string> listed_;      // what LIST returned
+  std::vector<std::string> listed_;      // what LIST returned, in its order
+  std::set<std::string> listed_set_;     // the same, to drop a name listed twice
   std::vector<std::string> to_sync_;     // folders still to sync
   std::string syncing_;                  // the folder being synced
   std::string selected_;                 // the selected folder, "" when none

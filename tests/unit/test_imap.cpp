@@ -1239,3 +1239,46 @@ TEST_CASE("IMAP client IDLE: flags, EXPUNGE and new mail change the view at once
              "S: * BYE mail.ums.com IMAP4rev1 server logging out\na13 OK LOGOUT completed\n"));
   CHECK(client.succeeded());
 }
+
+TEST_CASE("IMAP client sync and IDLE: the same whole or byte by byte; a name listed twice is "
+          "synced once (rfc3501.txt 7.2.2, rfc2177.txt 3)",
+          "[imap]") {
+  auto literal = [](const std::string& s) { return fmt::format("{{{}}}\r\n{}", s.size(), s); };
+  const std::string server =
+      CRLF("* OK [CAPABILITY IMAP4rev1 IDLE] ready\na1 OK LOGIN completed\n"
+           "* 0 EXISTS\n* OK [UIDVALIDITY 1] UIDs valid\na2 OK [READ-WRITE] SELECT completed\n"
+           "* LIST () \"/\" INBOX\n* LIST () \"/\" Family\n* LIST (\\Noselect) \"/\" Old\n"
+           "* LIST () \"/\" Family\na3 OK LIST completed\n"
+           "* 1 EXISTS\n* OK [UIDVALIDITY 2] UIDs valid\na4 OK [READ-ONLY] EXAMINE completed\n"
+           "* 1 FETCH (UID 4 FLAGS (\\Seen))\na5 OK UID FETCH completed\n"
+           "* 1 FETCH (UID 4 BODY[HEADER.FIELDS (SUBJECT FROM)] ") +
+      literal("Subject: hi\r\nFrom: Rav <rav@cms.com>\r\n\r\n") +
+      CRLF(")\na6 OK UID FETCH completed\n"
+           "* 0 EXISTS\n* OK [UIDVALIDITY 1] UIDs valid\na7 OK [READ-WRITE] SELECT completed\n"
+           "+ idling\n* 1 EXISTS\na8 OK IDLE terminated\n"
+           "* 1 FETCH (UID 9 FLAGS () BODY[HEADER.FIELDS (SUBJECT FROM)] ") +
+      literal("Subject: new\r\n\r\n") + CRLF(")\na9 OK UID FETCH completed\n+ idling\n");
+  auto config = client_config("uday", "secret");
+  config.sync = true;
+  config.idle = true;
+
+  imap::ClientSession whole(config);
+  whole.receive(server);
+  imap::ClientSession bytewise(config);
+  std::string out;
+  for (char c : server) {
+    bytewise.receive(std::string(1, c));
+    out += bytewise.take_output();
+  }
+  const std::string expected = CRLF(
+      "a1 LOGIN uday secret\na2 SELECT INBOX\na3 LIST \"\" \"*\"\na4 EXAMINE Family\n"
+      "a5 UID FETCH 1:* (FLAGS)\na6 UID FETCH 4 (BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)])\n"
+      "a7 SELECT INBOX\na8 IDLE\nDONE\n"
+      "a9 UID FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)])\na10 IDLE\n");
+  CHECK(whole.take_output() == expected);
+  CHECK(out == expected);
+  CHECK(view_text(whole.view()) ==
+        "Family: 4/hi/Rav <rav@cms.com> \\Seen;\nINBOX: 9/new/;\n");
+  CHECK(view_text(bytewise.view()) == view_text(whole.view()));
+  CHECK(whole.idling());
+}
