@@ -7,6 +7,11 @@
 // HTTPS on 443 (RFC 8314).
 // Each action is one session actor on the device's host, started by the
 // script, so a user who is not doing anything costs no actor.
+// A client device with "sync" keeps its own view of the mailbox (DeviceState::view): each of
+// its IMAP sessions ends with LIST and every folder's flags. With "idle" its check does not log
+// out but stays in IDLE (RFC 2177): the actor lives on, waiting for the server's untagged
+// updates, which change the view at once, and renews the IDLE every 29 minutes, until SimGrid
+// stops it at the end of the run with the connection still open.
 #include "sim/agents.hpp"
 
 #include "models/imap.hpp"
