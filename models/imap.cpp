@@ -1999,8 +1999,7 @@ std::string header_field(std::string_view header, std::string_view name) {
     std::size_t end = unfolded.find("\r\n", start);
     if (end == std::string::npos) end = unfolded.size();
     std::string_view line(unfolded.data() + start, end - start);
-    if (line.size() > name.size() && line[name.size()] == ':' &&
-        starts_with_ci(line, name)) {
+    if (line.size() > name.size() && line[name.size()] == ':' && starts_with_ci(line, name)) {
       std::string_view value = line.substr(name.size() + 1);
       while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
         value.remove_prefix(1);
@@ -2058,7 +2057,8 @@ void ClientSession::end_of_line() {
 }
 
 void ClientSession::handle_response(std::string_view text) {
-  events_.push_back(ClientEvent{ClientEvent::Kind::response_received, response_summary(text), {}, {}});
+  events_.push_back(
+      ClientEvent{ClientEvent::Kind::response_received, response_summary(text), {}, {}});
 
   if (text.substr(0, 1) == "+" && step_ == Step::idle) {
     // RFC 2177 3: the server is idling; updates may come from now on.
@@ -2206,8 +2206,8 @@ void ClientSession::handle_untagged(std::string_view text) {
     if (step_ == Step::idle || step_ == Step::idle_done || step_ == Step::idle_fetch)
       return idle_update("fetch", n, message, has_flags, has_header);
     if (step_ == Step::headers && has_header && message.uid != 0) {
-      events_.push_back(ClientEvent{ClientEvent::Kind::header_fetched,
-                                    fmt::format("UID {}", message.uid), message, {}});
+      events_.push_back(ClientEvent{
+          ClientEvent::Kind::header_fetched, fmt::format("UID {}", message.uid), message, {}});
       headers_.push_back(std::move(message));
     } else if (step_ == Step::fetch && has_text &&
                (message.uid == 0 || message.uid == current_uid_)) {
@@ -2321,7 +2321,9 @@ void ClientSession::handle_tagged(std::string_view status, std::string_view text
       if (ok && current_) {
         fetched_.push_back(*current_);
         events_.push_back(ClientEvent{ClientEvent::Kind::message_fetched,
-                                      fmt::format("UID {}", current_uid_), *current_, {}});
+                                      fmt::format("UID {}", current_uid_),
+                                      *current_,
+                                      {}});
         current_.reset();
         return send(Step::store,
                     {"UID", "STORE", std::to_string(current_uid_), "+FLAGS", "(\\Seen)"});
@@ -2331,8 +2333,8 @@ void ClientSession::handle_tagged(std::string_view status, std::string_view text
 
     case Step::store:
       if (ok && config_.act_subject)
-        events_.push_back(ClientEvent{ClientEvent::Kind::message_seen,
-                                      fmt::format("UID {}", current_uid_), {}, {}});
+        events_.push_back(ClientEvent{
+            ClientEvent::Kind::message_seen, fmt::format("UID {}", current_uid_), {}, {}});
       else if (!ok && config_.act_subject)
         fail(fmt::format("STORE failed: {}", text));
       return next_message();
@@ -2343,8 +2345,8 @@ void ClientSession::handle_tagged(std::string_view status, std::string_view text
         return send(Step::logout, {"LOGOUT"});
       }
       for (auto it = view_.begin(); it != view_.end();)  // folders deleted on the server
-        it = std::count(listed_.begin(), listed_.end(), it->first) ? std::next(it)
-                                                                   : view_.erase(it);
+        it =
+            std::count(listed_.begin(), listed_.end(), it->first) ? std::next(it) : view_.erase(it);
       // INBOX first, still selected from the task; last when IDLE will watch it.
       to_sync_.clear();
       for (const std::string& folder : listed_)

@@ -37,7 +37,8 @@
 // (CREATE folder and UID MOVE again on NO [TRYCREATE]) -> LOGOUT.
 // Sync (a client that shows folders, as Thunderbird does): when the task above is done, instead
 // of LOGOUT: LIST "" "*", then each selectable folder in turn (INBOX first, as the task left it
-// selected; last, with SELECT rather than EXAMINE, when IDLE follows): EXAMINE it, UID FETCH 1:* (FLAGS), and for the UIDs the client has not seen before
+// selected; last, with SELECT rather than EXAMINE, when IDLE follows): EXAMINE it,
+// UID FETCH 1:* (FLAGS), and for the UIDs the client has not seen before
 // UID FETCH set (BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)]) to name them. The view (folders, and
 // in each the messages with flags, Subject and From) starts from what the device knew.
 // IDLE (RFC 2177) after the sync, with INBOX selected: "+ idling", then each untagged update

@@ -58,8 +58,8 @@ void check_commands(std::string_view out) {
     std::size_t open = line.rfind('{');
     bool literal = !line.empty() && line.back() == '}' && open != std::string_view::npos &&
                    open + 2 < line.size() &&
-                   line.substr(open + 1, line.size() - open - 2).find_first_not_of(
-                       "0123456789") == std::string_view::npos;
+                   line.substr(open + 1, line.size() - open - 2).find_first_not_of("0123456789") ==
+                       std::string_view::npos;
     if (literal) at += std::stoul(std::string(line.substr(open + 1, line.size() - open - 2)));
   }
 }

@@ -1131,15 +1131,17 @@ std::string view_text(const imap::MailView& view) {
 
 }  // namespace
 
-TEST_CASE("IMAP client sync: LIST, then each folder's flags, names only for new UIDs "
-          "(rfc3501.txt 6.3.8, 6.4.8, 2.3.1.1)",
-          "[imap]") {
+TEST_CASE(
+    "IMAP client sync: LIST, then each folder's flags, names only for new UIDs "
+    "(rfc3501.txt 6.3.8, 6.4.8, 2.3.1.1)",
+    "[imap]") {
   auto store = make_store(2);
   auto* account = store->find_account("uday");
   account->create_folder("Family");
   imap::ServerSession setup({"mail.ums.com"}, *store);
-  setup.receive("s1 LOGIN uday secret\r\ns2 SELECT INBOX\r\ns3 UID MOVE 1 Family\r\n"
-                "s4 UID STORE 2 +FLAGS (\\Seen)\r\n");
+  setup.receive(
+      "s1 LOGIN uday secret\r\ns2 SELECT INBOX\r\ns3 UID MOVE 1 Family\r\n"
+      "s4 UID STORE 2 +FLAGS (\\Seen)\r\n");
 
   imap::ServerSession server({"mail.ums.com"}, *store);
   auto config = client_config("uday@ums.com", "secret");
@@ -1156,14 +1158,16 @@ TEST_CASE("IMAP client sync: LIST, then each folder's flags, names only for new 
                              "S: * 1 FETCH (UID 2 BODY[HEADER.FIELDS (SUBJECT FROM)] {40}\n"
                              "From: Rav <rav@cms.com>\nSubject: hi\n\n)\n")) != std::string::npos);
   CHECK(transcript.find("C: a7 EXAMINE Family\r\n") != std::string::npos);
-  CHECK(transcript.find("C: a8 UID FETCH 1:* (FLAGS)\r\nS: * 1 FETCH (UID 1 FLAGS (\\Recent))\r\n") !=
-        std::string::npos);
+  CHECK(
+      transcript.find("C: a8 UID FETCH 1:* (FLAGS)\r\nS: * 1 FETCH (UID 1 FLAGS (\\Recent))\r\n") !=
+      std::string::npos);
   CHECK(transcript.find("C: a9 UID FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)])\r\n") !=
         std::string::npos);
   CHECK(transcript.find("C: a10 LOGOUT\r\n") != std::string::npos);
   CHECK(client.succeeded());
-  CHECK(view_text(client.view()) == "Family: 1/hi/Rav <rav@cms.com> \\Recent;\n"
-                                    "INBOX: 2/hi/Rav <rav@cms.com> \\Seen;\n");
+  CHECK(view_text(client.view()) ==
+        "Family: 1/hi/Rav <rav@cms.com> \\Recent;\n"
+        "INBOX: 2/hi/Rav <rav@cms.com> \\Seen;\n");
 
   // A second sync names nothing again: the device knew both messages.
   imap::ServerSession again({"mail.ums.com"}, *store);
@@ -1171,13 +1175,15 @@ TEST_CASE("IMAP client sync: LIST, then each folder's flags, names only for new 
   imap::ClientSession second(config);
   std::string transcript2 = converse(second, again);
   CHECK(transcript2.find("HEADER.FIELDS") == std::string::npos);
-  CHECK(view_text(second.view()) == "Family: 1/hi/Rav <rav@cms.com> \\Recent;\n"
-                                    "INBOX: 2/hi/Rav <rav@cms.com> \\Seen;\n");
+  CHECK(view_text(second.view()) ==
+        "Family: 1/hi/Rav <rav@cms.com> \\Recent;\n"
+        "INBOX: 2/hi/Rav <rav@cms.com> \\Seen;\n");
 }
 
-TEST_CASE("IMAP client IDLE: flags, EXPUNGE and new mail change the view at once "
-          "(rfc2177.txt 3, rfc3501.txt 7.4.1, 7.3.1)",
-          "[imap]") {
+TEST_CASE(
+    "IMAP client IDLE: flags, EXPUNGE and new mail change the view at once "
+    "(rfc2177.txt 3, rfc3501.txt 7.4.1, 7.3.1)",
+    "[imap]") {
   auto store = make_store(1);
   imap::ServerSession server({"mail.ums.com"}, *store);
   auto config = client_config("uday@ums.com", "secret");
@@ -1186,8 +1192,9 @@ TEST_CASE("IMAP client IDLE: flags, EXPUNGE and new mail change the view at once
   imap::ClientSession client(config);
   std::string transcript = pump(client, server);
   // The check fetched the unseen message; the sync keeps INBOX selected; IDLE follows.
-  CHECK(transcript.find(CRLF("C: a6 LIST \"\" \"*\"\nS: * LIST () \"/\" INBOX\na6 OK LIST completed\n"
-                             "C: a7 UID FETCH 1:* (FLAGS)\n")) != std::string::npos);
+  CHECK(
+      transcript.find(CRLF("C: a6 LIST \"\" \"*\"\nS: * LIST () \"/\" INBOX\na6 OK LIST completed\n"
+                           "C: a7 UID FETCH 1:* (FLAGS)\n")) != std::string::npos);
   CHECK(transcript.find("C: a9 IDLE\r\nS: + idling\r\n") != std::string::npos);
   CHECK(client.idling());
   client.take_events();
@@ -1240,23 +1247,26 @@ TEST_CASE("IMAP client IDLE: flags, EXPUNGE and new mail change the view at once
   CHECK(client.succeeded());
 }
 
-TEST_CASE("IMAP client sync and IDLE: the same whole or byte by byte; a name listed twice is "
-          "synced once (rfc3501.txt 7.2.2, rfc2177.txt 3)",
-          "[imap]") {
+TEST_CASE(
+    "IMAP client sync and IDLE: the same whole or byte by byte; a name listed twice is "
+    "synced once (rfc3501.txt 7.2.2, rfc2177.txt 3)",
+    "[imap]") {
   auto literal = [](const std::string& s) { return fmt::format("{{{}}}\r\n{}", s.size(), s); };
   const std::string server =
-      CRLF("* OK [CAPABILITY IMAP4rev1 IDLE] ready\na1 OK LOGIN completed\n"
-           "* 0 EXISTS\n* OK [UIDVALIDITY 1] UIDs valid\na2 OK [READ-WRITE] SELECT completed\n"
-           "* LIST () \"/\" INBOX\n* LIST () \"/\" Family\n* LIST (\\Noselect) \"/\" Old\n"
-           "* LIST () \"/\" Family\na3 OK LIST completed\n"
-           "* 1 EXISTS\n* OK [UIDVALIDITY 2] UIDs valid\na4 OK [READ-ONLY] EXAMINE completed\n"
-           "* 1 FETCH (UID 4 FLAGS (\\Seen))\na5 OK UID FETCH completed\n"
-           "* 1 FETCH (UID 4 BODY[HEADER.FIELDS (SUBJECT FROM)] ") +
+      CRLF(
+          "* OK [CAPABILITY IMAP4rev1 IDLE] ready\na1 OK LOGIN completed\n"
+          "* 0 EXISTS\n* OK [UIDVALIDITY 1] UIDs valid\na2 OK [READ-WRITE] SELECT completed\n"
+          "* LIST () \"/\" INBOX\n* LIST () \"/\" Family\n* LIST (\\Noselect) \"/\" Old\n"
+          "* LIST () \"/\" Family\na3 OK LIST completed\n"
+          "* 1 EXISTS\n* OK [UIDVALIDITY 2] UIDs valid\na4 OK [READ-ONLY] EXAMINE completed\n"
+          "* 1 FETCH (UID 4 FLAGS (\\Seen))\na5 OK UID FETCH completed\n"
+          "* 1 FETCH (UID 4 BODY[HEADER.FIELDS (SUBJECT FROM)] ") +
       literal("Subject: hi\r\nFrom: Rav <rav@cms.com>\r\n\r\n") +
-      CRLF(")\na6 OK UID FETCH completed\n"
-           "* 0 EXISTS\n* OK [UIDVALIDITY 1] UIDs valid\na7 OK [READ-WRITE] SELECT completed\n"
-           "+ idling\n* 1 EXISTS\na8 OK IDLE terminated\n"
-           "* 1 FETCH (UID 9 FLAGS () BODY[HEADER.FIELDS (SUBJECT FROM)] ") +
+      CRLF(
+          ")\na6 OK UID FETCH completed\n"
+          "* 0 EXISTS\n* OK [UIDVALIDITY 1] UIDs valid\na7 OK [READ-WRITE] SELECT completed\n"
+          "+ idling\n* 1 EXISTS\na8 OK IDLE terminated\n"
+          "* 1 FETCH (UID 9 FLAGS () BODY[HEADER.FIELDS (SUBJECT FROM)] ") +
       literal("Subject: new\r\n\r\n") + CRLF(")\na9 OK UID FETCH completed\n+ idling\n");
   auto config = client_config("uday", "secret");
   config.sync = true;
@@ -1277,8 +1287,7 @@ TEST_CASE("IMAP client sync and IDLE: the same whole or byte by byte; a name lis
       "a9 UID FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)])\na10 IDLE\n");
   CHECK(whole.take_output() == expected);
   CHECK(out == expected);
-  CHECK(view_text(whole.view()) ==
-        "Family: 4/hi/Rav <rav@cms.com> \\Seen;\nINBOX: 9/new/;\n");
+  CHECK(view_text(whole.view()) == "Family: 4/hi/Rav <rav@cms.com> \\Seen;\nINBOX: 9/new/;\n");
   CHECK(view_text(bytewise.view()) == view_text(whole.view()));
   CHECK(whole.idling());
 }

@@ -300,8 +300,8 @@ TEST_CASE("Bad expectations name their JSON path and what is wrong", "[expect]")
         Lines{"expect[0]: a \"device\" check needs \"messages\" (or, with \"folder\", "
               "\"seen\")",
               "expect[0].seen: \"seen\" in a \"device\" check needs a \"folder\""});
-  CHECK(with({{"device", "laptop"}, {"person", "Uday"}, {"folder", "Family"}, {"seen", 1}})
-            .empty());
+  CHECK(
+      with({{"device", "laptop"}, {"person", "Uday"}, {"folder", "Family"}, {"seen", 1}}).empty());
   CHECK(with({{"latency", "delivery"}, {"to", "uday@ums.com"}}) ==
         Lines{"expect[0]: a \"latency\" check needs \"under\", \"over\" or \"round_trips\""});
   CHECK(with({{"latency", "delivery"}, {"under", "soon"}}) ==
