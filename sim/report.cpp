@@ -272,7 +272,7 @@ Shown shown_by(const DeviceState& state, bool imap_view)
       auto& list = shown[folder];
       for (const auto& m : view.messages)
         list.push_back(fmt::format("\"{}\" ({})", m.subject,
-                                   m.flags.count("\\Seen") ? "read" : "unread"));
+                                   m.flags.count("\\Seen") ? "seen" : "unseen"));
     }
     return shown;
   }
@@ -281,7 +281,7 @@ Shown shown_by(const DeviceState& state, bool imap_view)
     auto folder = state.folder_of.find(id);
     shown[folder == state.folder_of.end() ? "INBOX" : folder->second].push_back(
         fmt::format("\"{}\" ({})", msg::find_header(header, "Subject").value_or(""),
-                    state.opened.count(id) ? "read" : "unread"));
+                    state.opened.count(id) ? "seen" : "unseen"));
   }
   return shown;
 }
@@ -514,10 +514,13 @@ void write_summary(std::ostream& out, const World& world)
   }
   out << "\nOn the devices at the end:\n";
   for (const auto& [host, state] : device_states())
-    out << fmt::format("  {:<22} ({}'s {}): {} message{} downloaded or read, {} session{}\n", host,
-                       state.person, state.device, state.messages.size(),
+    out << fmt::format("  {:<22} ({}'s {}): {} message{} downloaded or read, {} session{}{}\n",
+                       host, state.person, state.device, state.messages.size(),
                        state.messages.size() == 1 ? "" : "s", state.sessions,
-                       state.sessions == 1 ? "" : "s");
+                       state.sessions == 1 ? "" : "s",
+                       state.idle_conn.empty()
+                           ? ""
+                           : fmt::format(" ({} still open, in IDLE)", state.idle_conn));
   write_device_copies(out, world);
   write_pop3_visits(out);
   write_postal_summary(out, world);
