@@ -2405,18 +2405,16 @@ void ClientSession::handle_tagged(std::string_view status, std::string_view text
         return send(Step::logout, {"LOGOUT"});
       }
       if (stop_) return send(Step::logout, {"LOGOUT"});
-      const auto& inbox = view_["INBOX"].messages;
-      if (exists_ > inbox.size()) {
-        std::uint32_t next = inbox.empty() ? 1 : inbox.back().uid + 1;
-        return send(Step::idle_fetch, {"UID", "FETCH", fmt::format("{}:*", next),
-                                       "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)])"});
-      }
-      return send_idle();
+      return fetch_new_or_idle();
     }
 
     case Step::idle_fetch:
       if (stop_) return send(Step::logout, {"LOGOUT"});
-      return send_idle();
+      // More mail may have come during the fetch (its EXISTS is not repeated); only a fetch
+      // that brought something is followed by another, so a server that overstates EXISTS
+      // gets IDLE again.
+      if (view_["INBOX"].messages.size() == fetched_from_) return send_idle();
+      return fetch_new_or_idle();
 
     case Step::logout:
       step_ = Step::done;
@@ -2472,6 +2470,15 @@ void ClientSession::fetch_flags() {
     return handle_tagged("OK", "");
   }
   send(Step::sync_flags, {"UID", "FETCH", "1:*", "(FLAGS)"});
+}
+
+void ClientSession::fetch_new_or_idle() {
+  const auto& inbox = view_["INBOX"].messages;
+  if (exists_ <= inbox.size()) return send_idle();
+  fetched_from_ = inbox.size();
+  std::uint32_t next = inbox.empty() ? 1 : inbox.back().uid + 1;
+  send(Step::idle_fetch, {"UID", "FETCH", fmt::format("{}:*", next),
+                          "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)])"});
 }
 
 void ClientSession::send_idle() {

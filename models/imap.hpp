@@ -342,6 +342,8 @@ class ClientSession {
   void fetch_flags();  // sync: UID FETCH 1:* (FLAGS) of the folder just selected
   void next_folder();  // sync the next folder in to_sync_, or IDLE or LOGOUT when none is left
   void send_idle();    // IDLE (RFC 2177 3); "+ idling" will start it
+  // After DONE: the flags and names of messages beyond the view (EXISTS said so), else IDLE.
+  void fetch_new_or_idle();
   void send_done();    // "DONE" ends IDLE (RFC 2177 3); the IDLE command's tag stays in flight
   // In IDLE and the steps around it: applies one untagged update to INBOX's view.
   void idle_update(const std::string& kind, std::uint32_t n, const FetchedMessage& fetched,
@@ -371,6 +373,7 @@ class ClientSession {
   std::uint32_t uidvalidity_ = 0;        // of the selected folder
   std::vector<ViewMessage> synced_;      // sync_flags: what UID FETCH 1:* (FLAGS) returned
   bool done_sent_ = false;               // DONE went out for the IDLE in flight
+  std::size_t fetched_from_ = 0;         // INBOX's size in the view when idle_fetch began
   bool stop_ = false;                    // stop() was called
 
   std::string response_;

@@ -1291,3 +1291,25 @@ TEST_CASE(
   CHECK(view_text(bytewise.view()) == view_text(whole.view()));
   CHECK(whole.idling());
 }
+
+TEST_CASE("IMAP client IDLE: mail that arrives during the fetch of new mail is fetched before "
+          "IDLE again (rfc3501.txt 7.3.1, rfc2177.txt 3)",
+          "[imap]") {
+  auto config = client_config("uday", "secret");
+  config.idle = true;
+  imap::ClientSession client(config);
+  client.receive(CRLF("* OK ready\na1 OK LOGIN completed\n* 0 EXISTS\na2 OK SELECT completed\n"
+                      "+ idling\n* 1 EXISTS\na3 OK IDLE terminated\n"));
+  CHECK(client.take_output() ==
+        CRLF("a1 LOGIN uday secret\na2 SELECT INBOX\na3 IDLE\nDONE\n"
+             "a4 UID FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)])\n"));
+  // The server reports a second message after the first one's data: fetch again, then IDLE.
+  client.receive("* 1 FETCH (UID 5 FLAGS () BODY[HEADER.FIELDS (SUBJECT FROM)] {14}\r\n"
+                 "Subject: a\r\n\r\n)\r\n* 2 EXISTS\r\na4 OK UID FETCH completed\r\n");
+  CHECK(client.take_output() ==
+        "a5 UID FETCH 6:* (FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)])\r\n");
+  // A server that said EXISTS but has nothing more gets IDLE, not an endless fetch.
+  client.receive("* 3 EXISTS\r\na5 OK UID FETCH completed\r\n");
+  CHECK(client.take_output() == "a6 IDLE\r\n");
+  CHECK(view_text(client.view()) == "INBOX: 5/a/;\n");
+}
