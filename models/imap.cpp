@@ -1982,8 +1982,9 @@ void skip_value(Parser& p, int depth = 0) {
   p.astring();
 }
 
-// The unfolded Subject of a header section, "" when there is none (RFC 5322 2.2.3, 3.6.5).
-std::string header_subject(std::string_view header) {
+// The unfolded value of a header field (Subject, From), "" when there is none (RFC 5322
+// 2.2.3, 3.6).
+std::string header_field(std::string_view header, std::string_view name) {
   std::string unfolded;
   for (std::size_t i = 0; i < header.size(); ++i) {
     if (header[i] == '\r' && i + 2 < header.size() && header[i + 1] == '\n' &&
@@ -1998,8 +1999,8 @@ std::string header_subject(std::string_view header) {
     std::size_t end = unfolded.find("\r\n", start);
     if (end == std::string::npos) end = unfolded.size();
     std::string_view line(unfolded.data() + start, end - start);
-    if (line.size() >= 8 && starts_with_ci(line, "Subject:")) {
-      std::string_view value = line.substr(8);
+    if (line.size() > name.size() && line[name.size()] == ':' && starts_with_ci(line, name)) {
+      std::string_view value = line.substr(name.size() + 1);
       while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
         value.remove_prefix(1);
       return std::string(value);
@@ -2011,7 +2012,8 @@ std::string header_subject(std::string_view header) {
 
 }  // namespace
 
-ClientSession::ClientSession(ClientConfig config) : config_(std::move(config)) {}
+ClientSession::ClientSession(ClientConfig config)
+    : config_(std::move(config)), view_(config_.known) {}
 
 std::string ClientSession::take_output() {
   return std::exchange(output_, {});
@@ -2055,8 +2057,15 @@ void ClientSession::end_of_line() {
 }
 
 void ClientSession::handle_response(std::string_view text) {
-  events_.push_back(ClientEvent{ClientEvent::Kind::response_received, response_summary(text), {}});
+  events_.push_back(
+      ClientEvent{ClientEvent::Kind::response_received, response_summary(text), {}, {}});
 
+  if (text.substr(0, 1) == "+" && step_ == Step::idle) {
+    // RFC 2177 3: the server is idling; updates may come from now on.
+    events_.push_back(ClientEvent{ClientEvent::Kind::idle_started, std::string(text), {}, {}});
+    if (stop_) send_done();
+    return;
+  }
   if (text.substr(0, 1) == "+") {
     // Command continuation request (RFC 3501 7.5): send the next piece of the command.
     if (segments_.empty()) return;
@@ -2093,9 +2102,31 @@ void ClientSession::handle_untagged(std::string_view text) {
     return;
   }
 
-  // "n EXISTS", "SEARCH n...", "n FETCH (...)".
+  // "n EXISTS", "SEARCH n...", "n FETCH (...)", "OK [UIDVALIDITY n]", "LIST (...) d name".
   try {
     Parser p(text);
+    if (p.accept_word("OK")) {
+      if (p.accept(' ') && p.accept('[') && p.accept_word("UIDVALIDITY") && p.accept(' '))
+        uidvalidity_ = p.nz_number();
+      return;
+    }
+    if (p.accept_word("LIST")) {
+      if (step_ != Step::list) return;
+      p.sp();
+      p.expect('(', "expected (");
+      bool noselect = false;
+      while (!p.accept(')')) {
+        p.accept(' ');
+        noselect |= iequals(p.flag(), "\\Noselect");
+      }
+      p.sp();
+      if (!p.accept_word("NIL")) p.string();
+      p.sp();
+      std::string name = p.mailbox();
+      // A name listed twice is synced once (and a server cannot make the sync recurse).
+      if (!noselect && listed_set_.insert(name).second) listed_.push_back(name);
+      return;
+    }
     if (p.accept_word("SEARCH")) {
       if (step_ != Step::search) return;
       while (p.accept(' ')) to_fetch_.push_back(p.nz_number());
@@ -2107,6 +2138,12 @@ void ClientSession::handle_untagged(std::string_view text) {
     std::string what = p.word();
     if (what == "EXISTS") {
       exists_ = n;
+      if (step_ == Step::idle && n > view_["INBOX"].messages.size()) send_done();
+      return;
+    }
+    if (what == "EXPUNGE") {
+      if (exists_ > 0) --exists_;
+      idle_update("expunged", n, {}, false, false);
       return;
     }
     if (what != "FETCH") return;
@@ -2142,7 +2179,9 @@ void ClientSession::handle_untagged(std::string_view text) {
         has_flags = true;
       } else if (item == "RFC822.SIZE") {
         message.size = p.number();
-      } else if (item == "BODY" && section == "HEADER" && (p.peek() == '"' || p.peek() == '{')) {
+      } else if (item == "BODY" &&
+                 (section == "HEADER" || section.rfind("HEADER.FIELDS ", 0) == 0) &&
+                 (p.peek() == '"' || p.peek() == '{')) {
         message.header = p.string();
         has_header = true;
       } else if ((item == "BODY" || item == "RFC822") && (p.peek() == '"' || p.peek() == '{')) {
@@ -2152,9 +2191,23 @@ void ClientSession::handle_untagged(std::string_view text) {
         skip_value(p);
       }
     }
+    if (step_ == Step::sync_flags && has_flags && message.uid != 0) {
+      synced_.push_back(ViewMessage{message.uid, message.flags, "", ""});
+      return;
+    }
+    if (step_ == Step::sync_headers && has_header && message.uid != 0) {
+      for (ViewMessage& m : view_[syncing_].messages)
+        if (m.uid == message.uid) {
+          m.subject = header_field(message.header, "Subject");
+          m.from = header_field(message.header, "From");
+        }
+      return;
+    }
+    if (step_ == Step::idle || step_ == Step::idle_done || step_ == Step::idle_fetch)
+      return idle_update("fetch", n, message, has_flags, has_header);
     if (step_ == Step::headers && has_header && message.uid != 0) {
-      events_.push_back(ClientEvent{ClientEvent::Kind::header_fetched,
-                                    fmt::format("UID {}", message.uid), message});
+      events_.push_back(ClientEvent{
+          ClientEvent::Kind::header_fetched, fmt::format("UID {}", message.uid), message, {}});
       headers_.push_back(std::move(message));
     } else if (step_ == Step::fetch && has_text &&
                (message.uid == 0 || message.uid == current_uid_)) {
@@ -2186,7 +2239,7 @@ void ClientSession::handle_tagged(std::string_view status, std::string_view text
     case Step::append:
       if (ok) {
         events_.push_back(
-            ClientEvent{ClientEvent::Kind::message_appended, config_.append_folder, {}});
+            ClientEvent{ClientEvent::Kind::message_appended, config_.append_folder, {}, {}});
         return send(Step::logout, {"LOGOUT"});
       }
       if (!created_ && text.find("[TRYCREATE]") != std::string_view::npos) {
@@ -2206,8 +2259,8 @@ void ClientSession::handle_tagged(std::string_view status, std::string_view text
 
     case Step::move:
       if (ok) {
-        events_.push_back(ClientEvent{ClientEvent::Kind::message_moved, *config_.move_to, {}});
-        return send(Step::logout, {"LOGOUT"});
+        events_.push_back(ClientEvent{ClientEvent::Kind::message_moved, *config_.move_to, {}, {}});
+        return task_done();
       }
       if (!created_ && text.find("[TRYCREATE]") != std::string_view::npos) {
         created_ = true;
@@ -2222,9 +2275,11 @@ void ClientSession::handle_tagged(std::string_view status, std::string_view text
         return send(Step::logout, {"LOGOUT"});
       }
       to_fetch_.clear();
+      selected_ = config_.folder;
+      read_write_ = true;
       if (config_.act_subject)
         return send(Step::search, {"UID", "SEARCH", "SUBJECT", string_arg(*config_.act_subject)});
-      if (exists_ == 0) return send(Step::logout, {"LOGOUT"});
+      if (exists_ == 0) return task_done();
       return send(Step::search, {"UID", "SEARCH", "UNSEEN"});
 
     case Step::search:
@@ -2258,7 +2313,7 @@ void ClientSession::handle_tagged(std::string_view status, std::string_view text
       to_fetch_.clear();
       if (ok) {
         for (const FetchedMessage& m : headers_)
-          if (config_.open.count(header_subject(m.header))) to_fetch_.push_back(m.uid);
+          if (config_.open.count(header_field(m.header, "Subject"))) to_fetch_.push_back(m.uid);
       }
       return next_message();
 
@@ -2266,7 +2321,9 @@ void ClientSession::handle_tagged(std::string_view status, std::string_view text
       if (ok && current_) {
         fetched_.push_back(*current_);
         events_.push_back(ClientEvent{ClientEvent::Kind::message_fetched,
-                                      fmt::format("UID {}", current_uid_), *current_});
+                                      fmt::format("UID {}", current_uid_),
+                                      *current_,
+                                      {}});
         current_.reset();
         return send(Step::store,
                     {"UID", "STORE", std::to_string(current_uid_), "+FLAGS", "(\\Seen)"});
@@ -2276,17 +2333,94 @@ void ClientSession::handle_tagged(std::string_view status, std::string_view text
 
     case Step::store:
       if (ok && config_.act_subject)
-        events_.push_back(ClientEvent{ClientEvent::Kind::message_seen,
-                                      fmt::format("UID {}", current_uid_), {}});
+        events_.push_back(ClientEvent{
+            ClientEvent::Kind::message_seen, fmt::format("UID {}", current_uid_), {}, {}});
       else if (!ok && config_.act_subject)
         fail(fmt::format("STORE failed: {}", text));
       return next_message();
+
+    case Step::list:
+      if (!ok) {
+        fail(fmt::format("LIST failed: {}", text));
+        return send(Step::logout, {"LOGOUT"});
+      }
+      for (auto it = view_.begin(); it != view_.end();)  // folders deleted on the server
+        it =
+            std::count(listed_.begin(), listed_.end(), it->first) ? std::next(it) : view_.erase(it);
+      // INBOX first, still selected from the task; last when IDLE will watch it.
+      to_sync_.clear();
+      for (const std::string& folder : listed_)
+        if (folder != "INBOX") to_sync_.push_back(folder);
+      if (std::count(listed_.begin(), listed_.end(), "INBOX"))
+        to_sync_.insert(config_.idle ? to_sync_.end() : to_sync_.begin(), "INBOX");
+      return next_folder();
+
+    case Step::examine:
+      if (!ok) {  // gone meanwhile
+        view_.erase(syncing_);
+        selected_.clear();
+        return next_folder();
+      }
+      selected_ = syncing_;
+      return fetch_flags();
+
+    case Step::sync_flags: {
+      if (!ok) return next_folder();
+      // RFC 3501 2.3.1.1: a new UIDVALIDITY means the old UIDs name nothing any more.
+      const FolderView old = view_[syncing_];
+      FolderView now{uidvalidity_, {}};
+      std::string unknown;
+      std::sort(synced_.begin(), synced_.end(),
+                [](const ViewMessage& a, const ViewMessage& b) { return a.uid < b.uid; });
+      for (ViewMessage& m : synced_) {
+        auto known = std::find_if(old.messages.begin(), old.messages.end(),
+                                  [&m](const ViewMessage& k) { return k.uid == m.uid; });
+        if (old.uidvalidity == uidvalidity_ && known != old.messages.end()) {
+          m.subject = known->subject;
+          m.from = known->from;
+        } else {
+          unknown += (unknown.empty() ? "" : ",") + std::to_string(m.uid);
+        }
+        now.messages.push_back(std::move(m));
+      }
+      view_[syncing_] = std::move(now);
+      if (!unknown.empty())
+        return send(Step::sync_headers,
+                    {"UID", "FETCH", unknown, "(BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)])"});
+      events_.push_back(ClientEvent{ClientEvent::Kind::folder_synced, syncing_, {}, {}});
+      return next_folder();
+    }
+
+    case Step::sync_headers:
+      events_.push_back(ClientEvent{ClientEvent::Kind::folder_synced, syncing_, {}, {}});
+      return next_folder();
+
+    case Step::idle:  // refused, or ended without DONE
+      fail(fmt::format("IDLE failed: {}", text));
+      return send(Step::logout, {"LOGOUT"});
+
+    case Step::idle_done: {
+      if (!ok) {
+        fail(fmt::format("IDLE failed: {}", text));
+        return send(Step::logout, {"LOGOUT"});
+      }
+      if (stop_) return send(Step::logout, {"LOGOUT"});
+      return fetch_new_or_idle();
+    }
+
+    case Step::idle_fetch:
+      if (stop_) return send(Step::logout, {"LOGOUT"});
+      // More mail may have come during the fetch (its EXISTS is not repeated); only a fetch
+      // that brought something is followed by another, so a server that overstates EXISTS
+      // gets IDLE again.
+      if (view_["INBOX"].messages.size() == fetched_from_) return send_idle();
+      return fetch_new_or_idle();
 
     case Step::logout:
       step_ = Step::done;
       finished_ = true;
       closed_ = true;
-      events_.push_back(ClientEvent{ClientEvent::Kind::finished, std::string(text), {}});
+      events_.push_back(ClientEvent{ClientEvent::Kind::finished, std::string(text), {}, {}});
       return;
   }
 }
@@ -2305,8 +2439,102 @@ void ClientSession::send_move() {
   send(Step::move, {"UID", "MOVE", std::to_string(current_uid_), string_arg(*config_.move_to)});
 }
 
+void ClientSession::task_done() {
+  if (failed_ || stop_) return send(Step::logout, {"LOGOUT"});
+  if (config_.sync) {
+    listed_.clear();
+    listed_set_.clear();
+    return send(Step::list, {"LIST", "\"\"", "\"*\""});
+  }
+  if (config_.idle) return send_idle();
+  send(Step::logout, {"LOGOUT"});
+}
+
+void ClientSession::next_folder() {
+  if (to_sync_.empty()) {
+    if (config_.idle && !stop_) return send_idle();
+    return send(Step::logout, {"LOGOUT"});
+  }
+  syncing_ = to_sync_.front();
+  to_sync_.erase(to_sync_.begin());
+  bool read_write = config_.idle && syncing_ == "INBOX";  // IDLE will watch it
+  if (selected_ == syncing_ && (read_write_ || !read_write)) return fetch_flags();
+  read_write_ = read_write;
+  send(Step::examine, {read_write ? "SELECT" : "EXAMINE", string_arg(syncing_)});
+}
+
+void ClientSession::fetch_flags() {
+  synced_.clear();
+  if (exists_ == 0) {  // nothing to fetch: the folder is empty
+    step_ = Step::sync_flags;
+    return handle_tagged("OK", "");
+  }
+  send(Step::sync_flags, {"UID", "FETCH", "1:*", "(FLAGS)"});
+}
+
+void ClientSession::fetch_new_or_idle() {
+  const auto& inbox = view_["INBOX"].messages;
+  if (exists_ <= inbox.size()) return send_idle();
+  fetched_from_ = inbox.size();
+  std::uint32_t next = inbox.empty() ? 1 : inbox.back().uid + 1;
+  send(Step::idle_fetch, {"UID", "FETCH", fmt::format("{}:*", next),
+                          "(FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)])"});
+}
+
+void ClientSession::send_idle() {
+  done_sent_ = false;
+  send(Step::idle, {"IDLE"});
+}
+
+void ClientSession::send_done() {
+  if (step_ != Step::idle || done_sent_) return;
+  done_sent_ = true;
+  output_ += "DONE\r\n";
+  step_ = Step::idle_done;
+}
+
+void ClientSession::refresh() {
+  send_done();
+}
+
+void ClientSession::stop() {
+  stop_ = true;
+  send_done();
+}
+
+void ClientSession::idle_update(const std::string& kind, std::uint32_t n,
+                                const FetchedMessage& fetched, bool has_flags, bool has_header) {
+  if (selected_ != "INBOX" ||
+      (step_ != Step::idle && step_ != Step::idle_done && step_ != Step::idle_fetch))
+    return;
+  auto& messages = view_["INBOX"].messages;
+  if (kind == "expunged") {
+    if (n == 0 || n > messages.size()) return;
+    ViewMessage gone = messages[n - 1];
+    messages.erase(messages.begin() + (n - 1));
+    events_.push_back(ClientEvent{ClientEvent::Kind::view_changed, "expunged", {}, gone});
+    return;
+  }
+  std::uint32_t last = messages.empty() ? 0 : messages.back().uid;
+  if (has_header && fetched.uid > last) {
+    messages.push_back(ViewMessage{fetched.uid, fetched.flags,
+                                   header_field(fetched.header, "Subject"),
+                                   header_field(fetched.header, "From")});
+    events_.push_back(ClientEvent{ClientEvent::Kind::view_changed, "new", {}, messages.back()});
+    return;
+  }
+  if (!has_flags) return;
+  ViewMessage* m = nullptr;
+  for (ViewMessage& known : messages)
+    if (fetched.uid != 0 && known.uid == fetched.uid) m = &known;
+  if (fetched.uid == 0 && n >= 1 && n <= messages.size()) m = &messages[n - 1];
+  if (m == nullptr || m->flags == fetched.flags) return;
+  m->flags = fetched.flags;
+  events_.push_back(ClientEvent{ClientEvent::Kind::view_changed, "flags", {}, *m});
+}
+
 void ClientSession::next_message() {
-  if (to_fetch_.empty()) return send(Step::logout, {"LOGOUT"});
+  if (to_fetch_.empty()) return task_done();
   current_uid_ = to_fetch_.front();
   to_fetch_.erase(to_fetch_.begin());
   send(Step::fetch, {"UID", "FETCH", std::to_string(current_uid_), "(BODY.PEEK[] FLAGS)"});
@@ -2340,7 +2568,7 @@ void ClientSession::send(Step step, std::vector<Arg> args) {
 
 void ClientSession::fail(std::string detail) {
   failed_ = true;
-  events_.push_back(ClientEvent{ClientEvent::Kind::failed, std::move(detail), {}});
+  events_.push_back(ClientEvent{ClientEvent::Kind::failed, std::move(detail), {}, {}});
 }
 
 }  // namespace mailsim::imap

@@ -35,6 +35,17 @@
 // Acting on one message instead (a user opens it, or moves it to a folder): LOGIN -> SELECT
 // INBOX -> UID SEARCH SUBJECT s -> UID STORE uid +FLAGS (\Seen), or UID MOVE uid folder
 // (CREATE folder and UID MOVE again on NO [TRYCREATE]) -> LOGOUT.
+// Sync (a client that shows folders, as Thunderbird does): when the task above is done, instead
+// of LOGOUT: LIST "" "*", then each selectable folder in turn (INBOX first, as the task left it
+// selected; last, with SELECT rather than EXAMINE, when IDLE follows): EXAMINE it,
+// UID FETCH 1:* (FLAGS), and for the UIDs the client has not seen before
+// UID FETCH set (BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)]) to name them. The view (folders, and
+// in each the messages with flags, Subject and From) starts from what the device knew.
+// IDLE (RFC 2177) after the sync, with INBOX selected: "+ idling", then each untagged update
+// changes the view at once (n EXPUNGE drops the nth message, n FETCH (FLAGS ...) sets its
+// flags); an EXISTS beyond the known count ends IDLE with DONE, fetches the new messages' flags
+// and names (UID FETCH next:*), and IDLEs again. refresh() re-issues IDLE (RFC 2177 3: at
+// least every 29 minutes), stop() ends it with DONE and LOGOUT.
 // Strings are sent as atoms, quoted strings or literals as the grammar requires.
 #pragma once
 
@@ -108,6 +119,8 @@ class ServerSession {
   void set_now(double now) { now_ = now; }
   // True while an IDLE command waits for DONE (RFC 2177).
   bool idling() const { return idle_tag_.has_value(); }
+  // The account logged in, or nullptr before LOGIN.
+  const store::Account* account() const { return account_; }
   // The handshake that STARTTLS started has completed.
   void tls_established();
   bool tls_active() const { return tls_active_; }
@@ -195,6 +208,19 @@ class ServerSession {
 
 // ---- Client ----
 
+// What a syncing client knows of one message, and of one folder: its messages in UID order,
+// which is their sequence order (RFC 3501 2.3.1.2).
+struct ViewMessage {
+  std::uint32_t uid = 0;
+  std::set<std::string> flags;  // as the server last reported them
+  std::string subject, from;    // fetched once, when the client first saw the message
+};
+struct FolderView {
+  std::uint32_t uidvalidity = 0;
+  std::vector<ViewMessage> messages;
+};
+using MailView = std::map<std::string, FolderView>;  // by folder name
+
 struct ClientConfig {
   std::string user;
   std::string password;
@@ -214,6 +240,11 @@ struct ClientConfig {
   // the folder on NO [TRYCREATE] (RFC 3501 6.3.3); without, UID STORE +FLAGS (\Seen).
   std::optional<std::string> act_subject;
   std::optional<std::string> move_to;
+  // Sync the folder list and every folder's flags after the task (see the top of the file),
+  // starting from the view `known`; then, with idle, stay in IDLE on INBOX.
+  bool sync = false;
+  MailView known;
+  bool idle = false;
 };
 
 struct FetchedMessage {
@@ -232,12 +263,16 @@ struct ClientEvent {
     message_appended,
     message_seen,   // act_subject: \Seen is set on the server (detail: "UID n")
     message_moved,  // act_subject with move_to: the message is in move_to (detail: the folder)
+    folder_synced,  // sync: the view of one folder is current (detail: the folder)
+    idle_started,   // the server answered IDLE with "+ idling"
+    view_changed,   // in IDLE: detail "new", "flags" or "expunged"; item: the message
     failed,
     finished
   };
   Kind kind;
   std::string detail;  // the response (literal contents left out), what failed, or the folder
   FetchedMessage message;
+  ViewMessage item;
 };
 
 class ClientSession {
@@ -251,6 +286,14 @@ class ClientSession {
 
   const std::vector<FetchedMessage>& fetched() const { return fetched_; }
   bool succeeded() const { return finished_ && !failed_; }
+  // The folders and messages as the client last learned them (sync and IDLE).
+  const MailView& view() const { return view_; }
+  // True while an IDLE command waits for DONE.
+  bool idling() const { return step_ == Step::idle; }
+  // In IDLE: DONE, then IDLE again (RFC 2177 3, before the server's inactivity timeout).
+  void refresh();
+  // Ends IDLE (DONE) and logs out; outside IDLE, logs out once the command in flight is done.
+  void stop();
 
  private:
   enum class Step {
@@ -264,6 +307,13 @@ class ClientSession {
     append,
     create,
     move,
+    list,          // sync: LIST "" "*"
+    examine,       // sync: EXAMINE (or SELECT) the folder being synced
+    sync_flags,    // sync: UID FETCH 1:* (FLAGS)
+    sync_headers,  // sync: the Subject and From of the messages new to the view
+    idle,          // IDLE sent; "+ idling" and untagged updates until DONE
+    idle_done,     // DONE sent, waiting for the IDLE command's tagged OK
+    idle_fetch,    // the flags and names of messages that arrived during IDLE
     logout,
     done
   };
@@ -287,6 +337,17 @@ class ClientSession {
   void send_append();
   void send_move();  // UID MOVE current_uid_ to move_to
   void fail(std::string detail);
+  // The task is done: sync, or LOGOUT.
+  void task_done();
+  void fetch_flags();  // sync: UID FETCH 1:* (FLAGS) of the folder just selected
+  void next_folder();  // sync the next folder in to_sync_, or IDLE or LOGOUT when none is left
+  void send_idle();    // IDLE (RFC 2177 3); "+ idling" will start it
+  // After DONE: the flags and names of messages beyond the view (EXISTS said so), else IDLE.
+  void fetch_new_or_idle();
+  void send_done();    // "DONE" ends IDLE (RFC 2177 3); the IDLE command's tag stays in flight
+  // In IDLE and the steps around it: applies one untagged update to INBOX's view.
+  void idle_update(const std::string& kind, std::uint32_t n, const FetchedMessage& fetched,
+                   bool has_flags, bool has_header);
 
   ClientConfig config_;
   Step step_ = Step::greeting;
@@ -302,6 +363,18 @@ class ClientSession {
   std::uint32_t current_uid_ = 0;
   bool created_ = false;                 // CREATE was tried for the append folder
   std::vector<FetchedMessage> headers_;  // headers first: what the header FETCH returned
+  MailView view_;                        // sync and IDLE
+  std::vector<std::string> listed_;      // what LIST returned, in its order
+  std::set<std::string> listed_set_;     // the same, to drop a name listed twice
+  std::vector<std::string> to_sync_;     // folders still to sync
+  std::string syncing_;                  // the folder being synced
+  std::string selected_;                 // the selected folder, "" when none
+  bool read_write_ = false;              // selected with SELECT, not EXAMINE
+  std::uint32_t uidvalidity_ = 0;        // of the selected folder
+  std::vector<ViewMessage> synced_;      // sync_flags: what UID FETCH 1:* (FLAGS) returned
+  bool done_sent_ = false;               // DONE went out for the IDLE in flight
+  std::size_t fetched_from_ = 0;         // INBOX's size in the view when idle_fetch began
+  bool stop_ = false;                    // stop() was called
 
   std::string response_;
   std::size_t literal_left_ = 0;

@@ -7,6 +7,7 @@
 //                    device when a step is due, so idle users cost no actor
 #pragma once
 
+#include "models/imap.hpp"
 #include "sim/scenario.hpp"
 
 #include <map>
@@ -37,7 +38,12 @@ struct DeviceState {
   std::vector<Pop3Visit> pop3_visits;
   std::set<std::string> opened;                  // Message-IDs the user opened (read steps)
   std::map<std::string, std::string> folder_of;  // Message-ID -> folder it was moved to
-  int sessions = 0;
+  int sessions = 0;                              // with the mailbox: check, read, move, IDLE
+  // A device with "sync" (IMAP): its own view of the folders and flags, as last learned.
+  imap::MailView view;
+  double synced_at = -1;   // its last sync (LIST and every folder's flags) ended
+  double updated_at = -1;  // IDLE last changed the view
+  std::string idle_conn;   // the connection it idles on, "" when none
 };
 
 // A send or a reply step (a reply answers a message the device received).

@@ -9,6 +9,7 @@
 
 #include "sim/agents.hpp"
 
+#include "models/message.hpp"
 #include "models/store.hpp"
 
 #include <fmt/format.h>
@@ -134,7 +135,53 @@ ExpectResult check_mailbox(const World& world, const Expectation& e) {
   return r;
 }
 
-// What the device downloaded or read, counted by Message-ID.
+// One folder as the device itself shows it: an IMAP device's view ("sync"), or the copies a
+// POP3 device downloaded and filed there.
+ExpectResult check_device_folder(const scenario::Device* device, const Expectation& e) {
+  ExpectResult r;
+  r.text = fmt::format("{}'s {} shows {}{} in its own {}", e.person, e.device,
+                       e.messages ? plural(*e.messages, "message", "messages")
+                                  : std::string("messages"),
+                       email_filters(e), e.folder);
+  if (e.seen) r.text += fmt::format(", {} seen", *e.seen);
+  long count = 0, seen = 0;
+  bool known = false;
+  const DeviceState* state = nullptr;
+  if (device != nullptr)
+    if (auto it = device_states().find(device->host); it != device_states().end())
+      state = &it->second;
+  if (state != nullptr && device->sync) {
+    if (auto folder = state->view.find(e.folder); folder != state->view.end()) {
+      known = true;
+      for (const auto& m : folder->second.messages) {
+        if (not from_matches(e.from, m.from)) continue;
+        if (not e.subject.empty() && m.subject != e.subject) continue;
+        count++;
+        seen += m.flags.count("\\Seen");
+      }
+    }
+  } else if (state != nullptr) {
+    known = e.folder == "INBOX";
+    for (const auto& header : state->headers) {
+      auto id = msg::find_header(header, "Message-ID").value_or("");
+      auto filed = state->folder_of.find(id);
+      if ((filed == state->folder_of.end() ? "INBOX" : filed->second) != e.folder) continue;
+      known = true;
+      if (not from_matches(e.from, msg::find_header(header, "From").value_or(""))) continue;
+      if (not e.subject.empty() && msg::find_header(header, "Subject").value_or("") != e.subject)
+        continue;
+      count++;
+      seen += state->opened.count(id);
+    }
+  }
+  // A folder the device does not know shows no messages: "messages": 0 holds there too.
+  r.met = (not e.messages || count == *e.messages) && (not e.seen || seen == *e.seen);
+  r.actual = known ? fmt::format("it shows {}, {} seen", plural(count, "message", "messages"), seen)
+                   : fmt::format("it knows no folder {}", e.folder);
+  return r;
+}
+
+// What the device downloaded or read, counted by Message-ID; with a folder, its own view.
 ExpectResult check_device(const World& world, const Expectation& e) {
   ExpectResult r;
   const scenario::Device* device = nullptr;
@@ -142,6 +189,7 @@ ExpectResult check_device(const World& world, const Expectation& e) {
     if (person.name == e.person)
       for (const auto& d : person.devices)
         if (d.name == e.device) device = &d;
+  if (not e.folder.empty()) return check_device_folder(device, e);
   r.text = fmt::format("{}'s {} holds {}{}", e.person, e.device,
                        plural(e.messages.value_or(0), "message", "messages"), email_filters(e));
   std::map<std::string, const Timeline*> by_id;  // any recipient's: from and subject are shared

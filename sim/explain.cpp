@@ -54,10 +54,24 @@ bool is_word(const std::string& w) {
   return true;
 }
 
+bool starts_with(const std::string& text, const char* prefix) {
+  return text.rfind(prefix, 0) == 0;
+}
+
+bool contains(const std::string& text, const char* part) {
+  return text.find(part) != std::string::npos;
+}
+
 // The step a client's flight begins: its command ("RCPT", "UID FETCH", "GET /api/messages").
 std::string client_step(const TraceEvent& e) {
   auto w = words(first_line(e.payload));
   if (e.kind == "imap") {  // tag, then the command; UID takes the next word too
+    bool fetch = w.size() >= 3 && upper(w[1]) == "UID" && upper(w[2]) == "FETCH";
+    bool text = contains(e.payload, "BODY") || contains(e.payload, "RFC822");
+    if (fetch && contains(e.payload, "HEADER.FIELDS"))  // a syncing client names new messages
+      return "UID FETCH names";
+    if (fetch && not text)  // a syncing client's flags
+      return "UID FETCH flags";
     if (w.size() >= 3 && upper(w[1]) == "UID") return "UID " + upper(w[2]);
     if (w.size() >= 2) return upper(w[1]);
     return w.empty() ? "" : upper(w[0]);  // DONE, ending IDLE, has no tag
@@ -71,19 +85,20 @@ std::string client_step(const TraceEvent& e) {
   return verb;
 }
 
+// What the server tells a client in IDLE without being asked: "IDLE EXISTS", "IDLE FETCH",
+// "IDLE EXPUNGE" (RFC 2177 3), or "" for the answers to the client's own commands.
+std::string idle_update(const TraceEvent& e) {
+  auto w = words(first_line(e.payload));
+  if (w.size() < 3 || w[0] != "*") return "";
+  std::string what = upper(w[2]);
+  return what == "EXISTS" || what == "FETCH" || what == "EXPUNGE" ? "IDLE " + what : "";
+}
+
 // "  [push; SMTP client]": the ideas a line shows.
 std::string tags(std::initializer_list<const char*> ideas) {
   std::string text;
   for (const char* idea : ideas) text += (text.empty() ? "" : "; ") + std::string(idea);
   return "  [" + text + "]";
-}
-
-bool starts_with(const std::string& text, const char* prefix) {
-  return text.rfind(prefix, 0) == 0;
-}
-
-bool contains(const std::string& text, const char* part) {
-  return text.find(part) != std::string::npos;
 }
 
 }  // namespace
@@ -132,6 +147,8 @@ std::string Explainer::before(const TraceEvent& e) {
       step = client_step(e);
     else if (step_[e.conn] == "SYN")
       step = "greeting";
+    else if (e.kind == "imap" && starts_with(step_[e.conn], "IDLE"))
+      step = idle_update(e);
     if (step.empty() || step == step_[e.conn]) return "";
     step_[e.conn] = step;
     if (e.kind == "tcp")
@@ -244,6 +261,30 @@ std::string Explainer::explain_imap(const std::string& step, const Ends& ends) c
            ideas;
   if (step == "IDLE")
     return ua + " waits for news (IDLE): the server will tell it at once when mail arrives." +
+           ideas;
+  std::string told = fmt::format("Without being asked, the server tells {} at once", ua);
+  if (step == "IDLE EXISTS")
+    return told + " that new mail has arrived (EXISTS); the device will end IDLE to list it." +
+           tags({"IMAP", "IDLE", "the server speaks first"});
+  if (step == "IDLE FETCH")
+    return told + " that a flag changed, e.g. \\Seen set by another device (FETCH FLAGS)." +
+           tags({"IMAP", "IDLE", "one mailbox, many devices"});
+  if (step == "IDLE EXPUNGE")
+    return told + " that a message left the folder, moved or deleted elsewhere (EXPUNGE)." +
+           tags({"IMAP", "IDLE", "one mailbox, many devices"});
+  if (step == "DONE")
+    return ua + " ends IDLE (DONE), to send a command or to renew IDLE before 30 minutes pass." +
+           ideas;
+  if (step == "LIST")
+    return ua + " asks for the list of folders (LIST), to show them as the server has them." +
+           ideas;
+  if (step == "UID FETCH flags")
+    return ua + " asks for every message's flags (FETCH FLAGS): read or not, as the server keeps"
+                " them for all devices." +
+           ideas;
+  if (step == "UID FETCH names")
+    return ua + " asks for the names (Subject, From) of messages it has not seen before, not "
+                "their bodies." +
            ideas;
   if (step == "MOVE" || step == "UID MOVE" || step == "COPY" || step == "UID COPY")
     return ua + " moves or copies a message into another folder on the server." + ideas;

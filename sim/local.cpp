@@ -4,6 +4,7 @@
 #include "sim/daemons.hpp"
 
 #include "models/message.hpp"
+#include "sim/idle_watch.hpp"
 #include "sim/world.hpp"
 
 #include <fmt/format.h>
@@ -29,6 +30,7 @@ DeliveryResult deliver_locally(const scenario::Provider& provider, const QueuedM
   double now = sg4::Engine::get_clock();
   auto size = text.size();
   std::uint32_t uid = store.deliver(recipient, std::move(text), now);
+  IdleWatch::wake(store.find_account(recipient));  // a session in IDLE hears "* n EXISTS"
 
   TraceEvent event;
   event.time = now;

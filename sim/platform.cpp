@@ -55,9 +55,16 @@ Platform::Platform(const scenario::Scenario& scenario) : scenario_(scenario)
   }
 
   // Hosts: provider servers, the DNS server, every person's devices.
-  for (const auto& provider : scenario.providers)
+  for (const auto& provider : scenario.providers) {
     add_host(zones_.at(provider.place), provider.host, provider.address, provider.place,
              provider.cpu_flops, provider.access);
+    // The server's own loopback, for what one of its processes tells another (the wake-up of
+    // a session in IMAP IDLE, sim/idle_watch.hpp): no time, not a link of the world.
+    auto* zone = zones_.at(provider.place);
+    auto* point = hosts_.back().host->get_netpoint();
+    auto* loopback = zone->create_link("loopback:" + provider.host, 1e12)->set_latency(0)->seal();
+    zone->add_route(point, point, nullptr, nullptr, {sg4::LinkInRoute(loopback)}, false);
+  }
   scenario::Access dns_access{0.001, 1.25e9};
   add_host(zones_.at(scenario.dns.place), scenario.dns.host, scenario.dns.address,
            scenario.dns.place, 1e9, dns_access);

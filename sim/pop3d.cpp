@@ -4,6 +4,7 @@
 #include "sim/daemons.hpp"
 
 #include "models/pop3.hpp"
+#include "sim/idle_watch.hpp"
 #include "sim/session.hpp"
 
 #include <xbt/log.h>
@@ -22,8 +23,14 @@ void start_pop3d(const scenario::Provider& provider)
       tls_accept(socket, provider.tls.version);
     pop3::ServerConfig config;
     config.hostname = provider.host;
-    pop3::ServerSession engine(config, World::get().store(provider.domain));
-    serve_session(socket, engine, [](const std::vector<pop3::ServerEvent>&) {});
+    auto& store = World::get().store(provider.domain);
+    pop3::ServerSession engine(config, store);
+    auto version = store.version();
+    // DELE takes effect at QUIT (RFC 1939 6): a session of the account in IMAP IDLE hears it.
+    serve_session(socket, engine, [&](const std::vector<pop3::ServerEvent>&) {
+      if (store.version() != std::exchange(version, store.version()))
+        IdleWatch::wake_all(store);
+    });
   });
 }
 

@@ -14,7 +14,9 @@
 #include <simgrid/version.h>
 
 #include <algorithm>
+#include <map>
 #include <optional>
+#include <set>
 
 namespace mailsim::sim {
 
@@ -242,26 +244,145 @@ void write_story(std::ostream& out, const World& world, bool explain)
 
 namespace {
 
-// With read or move steps: each device's own copies, where they are and whether they were
-// opened there, so what differs between devices (POP3) shows.
+// The scenario's device on a host, or nullptr.
+const scenario::Device* device_on(const World& world, const std::string& host)
+{
+  for (const auto& person : world.scenario().people)
+    for (const auto& device : person.devices)
+      if (device.host == host)
+        return &device;
+  return nullptr;
+}
+
+// What a device shows its user: by folder, each message as "\"Lake trip\" (read)". For an
+// IMAP device with "sync", its view of the server; for a POP3 device, its own copies.
+struct InboxFirst {
+  bool operator()(const std::string& a, const std::string& b) const
+  {
+    return std::make_pair(a != "INBOX", a) < std::make_pair(b != "INBOX", b);
+  }
+};
+using Shown = std::map<std::string, std::vector<std::string>, InboxFirst>;
+
+Shown shown_by(const DeviceState& state, bool imap_view)
+{
+  Shown shown{{"INBOX", {}}};
+  if (imap_view) {
+    for (const auto& [folder, view] : state.view) {
+      auto& list = shown[folder];
+      for (const auto& m : view.messages)
+        list.push_back(fmt::format("\"{}\" ({})", m.subject,
+                                   m.flags.count("\\Seen") ? "seen" : "unseen"));
+    }
+    return shown;
+  }
+  for (const auto& header : state.headers) {
+    auto id = msg::find_header(header, "Message-ID").value_or("");
+    auto folder = state.folder_of.find(id);
+    shown[folder == state.folder_of.end() ? "INBOX" : folder->second].push_back(
+        fmt::format("\"{}\" ({})", msg::find_header(header, "Subject").value_or(""),
+                    state.opened.count(id) ? "seen" : "unseen"));
+  }
+  return shown;
+}
+
+std::string folder_text(const std::vector<std::string>& messages)
+{
+  if (messages.empty())
+    return "empty";
+  std::string out;
+  for (const auto& m : messages)
+    out += (out.empty() ? "" : ", ") + m;
+  return out;
+}
+
+// "INBOX empty; Family: \"Lake trip\" (read)".
+std::string shown_text(const Shown& shown)
+{
+  std::string out;
+  for (const auto& [folder, messages] : shown)
+    out += fmt::format("{}{}{}{}", out.empty() ? "" : "; ", folder, messages.empty() ? " " : ": ",
+                       folder_text(messages));
+  return out;
+}
+
+// With read or move steps, or devices that sync: each device's own view at the end. For an
+// IMAP device with "sync", what it last learned from the server (by a sync or in IDLE); for a
+// POP3 device, the copies it downloaded, where it filed them and whether they were opened
+// there. Then, per person, whether their devices agree: with IMAP they do once synced; with
+// POP3 a folder or a read mark made on one device is unknown to the others.
 void write_device_copies(std::ostream& out, const World& world)
 {
   bool acts = false;
   for (const auto& step : world.scenario().script)
     acts |= step.action == scenario::Action::read || step.action == scenario::Action::move;
+  for (const auto& [host, state] : device_states())
+    if (const auto* device = device_on(world, host))
+      acts |= device->sync;
   if (not acts)
     return;
   out << "\nEach device's own copies (IMAP keeps folders and flags on the server, above):\n";
+  std::map<std::string, std::vector<std::pair<std::string, Shown>>> by_person;
   for (const auto& [host, state] : device_states()) {
-    if (state.headers.empty())
+    const auto* device = device_on(world, host);
+    bool imap_view = device != nullptr && device->sync;
+    bool pop3 = device != nullptr && device->agent == scenario::AgentKind::client &&
+                device->retrieval != scenario::Retrieval::imap;
+    if (imap_view) {
+      double as_of = std::max(state.synced_at, state.updated_at);
+      std::string how = state.synced_at < 0 ? "never synced"
+                        : state.updated_at > state.synced_at
+                            ? "the last change it heard in IDLE"
+                            : "its last sync";
+      if (not state.idle_conn.empty())
+        how += fmt::format("; in IDLE on {} to the end", state.idle_conn);
+      out << fmt::format("  {:<22} its IMAP view as of {} ({}):\n", host,
+                         as_of < 0 ? "-" : fmt::format("{:.6f} s", as_of), how);
+      for (const auto& [folder, messages] : shown_by(state, true))
+        out << fmt::format("  {:<22}   {:<8} {}\n", "", folder, folder_text(messages));
+    } else if (state.headers.empty() || not pop3) {
       out << fmt::format("  {:<22} none\n", host);
-    for (const auto& header : state.headers) {
-      auto id = msg::find_header(header, "Message-ID").value_or("");
-      auto folder = state.folder_of.find(id);
-      out << fmt::format("  {:<22} \"{}\" in {}, {}\n", host,
-                         msg::find_header(header, "Subject").value_or(""),
-                         folder == state.folder_of.end() ? "INBOX" : folder->second,
-                         state.opened.count(id) ? "read" : "not opened on this device");
+    }
+    if (pop3)
+      for (const auto& header : state.headers) {
+        auto id = msg::find_header(header, "Message-ID").value_or("");
+        auto folder = state.folder_of.find(id);
+        out << fmt::format("  {:<22} \"{}\" in {}, {}\n", host,
+                           msg::find_header(header, "Subject").value_or(""),
+                           folder == state.folder_of.end() ? "INBOX" : folder->second,
+                           state.opened.count(id) ? "read" : "not opened on this device");
+      }
+    if (imap_view || pop3)
+      by_person[state.person].emplace_back(state.device, shown_by(state, imap_view));
+  }
+  for (const auto& [person, devices] : by_person) {
+    if (devices.size() < 2)
+      continue;
+    bool agree = std::all_of(devices.begin(), devices.end(),
+                             [&devices](const auto& d) { return d.second == devices[0].second; });
+    if (agree) {
+      out << fmt::format("  {}'s {} devices agree: {}\n", person, devices.size(),
+                         shown_text(devices[0].second));
+      continue;
+    }
+    out << fmt::format("  {}'s devices disagree:\n", person);
+    for (const auto& [device, shown] : devices)
+      out << fmt::format("    the {:<8} shows {}\n", device, shown_text(shown));
+    std::set<std::string, InboxFirst> folders;
+    for (const auto& d : devices)
+      for (const auto& entry : d.second)
+        folders.insert(entry.first);
+    for (const auto& folder : folders) {
+      std::vector<std::string> knowing;
+      for (const auto& [device, shown] : devices)
+        if (shown.count(folder))
+          knowing.push_back(device);
+      if (knowing.size() < devices.size()) {
+        std::string names;
+        for (const auto& name : knowing)
+          names += (names.empty() ? "the " : " and the ") + name;
+        out << fmt::format("    the folder {} is known to {} only\n", folder, names);
+      }
     }
   }
 }
@@ -393,10 +514,13 @@ void write_summary(std::ostream& out, const World& world)
   }
   out << "\nOn the devices at the end:\n";
   for (const auto& [host, state] : device_states())
-    out << fmt::format("  {:<22} ({}'s {}): {} message{} downloaded or read, {} session{}\n", host,
-                       state.person, state.device, state.messages.size(),
+    out << fmt::format("  {:<22} ({}'s {}): {} message{} downloaded or read, {} session{}{}\n",
+                       host, state.person, state.device, state.messages.size(),
                        state.messages.size() == 1 ? "" : "s", state.sessions,
-                       state.sessions == 1 ? "" : "s");
+                       state.sessions == 1 ? "" : "s",
+                       state.idle_conn.empty()
+                           ? ""
+                           : fmt::format(" ({} still open, in IDLE)", state.idle_conn));
   write_device_copies(out, world);
   write_pop3_visits(out);
   write_postal_summary(out, world);

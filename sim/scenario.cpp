@@ -803,6 +803,7 @@ class Reader {
   void read_people();
   void read_keep_days(const Json* entry, const Path& at, Device& device);
   void read_save_sent(const Json* entry, const Path& at, Device& device);
+  void read_sync(const Json* entry, const Path& at, Device& device);
   void read_act_fields(const Json* object, const Path& here, const std::string& action,
                        Step& step);
   void read_open(const Json* object, const Path& here, const std::string& action,
@@ -1253,6 +1254,7 @@ void Reader::read_people() {
 
       read_keep_days(entry, at, device);
       read_save_sent(entry, at, device);
+      read_sync(entry, at, device);
 
       auto host = string_member(entry, "host");
       std::string person_label = host_label(person.name);
@@ -1302,6 +1304,26 @@ void Reader::read_save_sent(const Json* entry, const Path& at, Device& device) {
     return;
   }
   device.save_sent = save->get<bool>();
+}
+
+// A device's "sync" and "idle": a view of the folders and flags on the server, kept with IMAP
+// (LIST, FETCH FLAGS, IDLE); a browser shows the server's own pages and POP3 has no folders.
+void Reader::read_sync(const Json* entry, const Path& at, Device& device) {
+  for (const char* name : {"sync", "idle"}) {
+    const Json* on = member(entry, name);
+    if (on == nullptr || !on->is_boolean() || !on->get<bool>()) continue;  // the schema: type
+    if (device.retrieval != Retrieval::imap) {
+      problem(at / name,
+              fmt::format("\"{}\" keeps a device's view with IMAP: it needs a client device "
+                          "with \"retrieval\": \"imap\", not \"{}\"",
+                          name,
+                          string_member(entry, "retrieval")
+                              .value_or(device.agent == AgentKind::web ? "http" : "imap")));
+      continue;
+    }
+    device.sync = true;
+    if (std::string(name) == "idle") device.idle = true;
+  }
 }
 
 // A read or move step: the message by its subject and, for move, the folder.
@@ -1929,7 +1951,7 @@ struct CheckKind {
 const std::vector<CheckKind>& check_kinds() {
   static const std::vector<CheckKind> kinds = {
       {ExpectKind::mailbox, "mailbox", {"folder", "from", "subject", "header", "messages", "seen"}},
-      {ExpectKind::device, "device", {"person", "from", "subject", "messages"}},
+      {ExpectKind::device, "device", {"person", "folder", "from", "subject", "messages", "seen"}},
       {ExpectKind::latency, "latency", {"from", "to", "subject", "under", "over", "round_trips"}},
       {ExpectKind::bytes, "bytes", {"under", "over", "equals"}},
       {ExpectKind::role, "role", {"protocol", "host", "peer", "line", "connections"}},
@@ -2045,7 +2067,13 @@ void Reader::read_expect() {
         e.device = string_member(object, "device").value_or("");
         e.person = string_member(object, "person").value_or("");
         if (!member(object, "person")) problem(here, "a \"device\" check needs \"person\"");
-        if (!member(object, "messages")) problem(here, "a \"device\" check needs \"messages\"");
+        // With "folder": the device's own view of that folder (docs/scenario-format.md).
+        e.folder = string_member(object, "folder").value_or("");
+        if (e.folder.empty() && member(object, "seen"))
+          problem(here / "seen", "\"seen\" in a \"device\" check needs a \"folder\"");
+        if (!member(object, "messages") && !(member(object, "folder") && member(object, "seen")))
+          problem(here, "a \"device\" check needs \"messages\" (or, with \"folder\", "
+                        "\"seen\")");
         const Person* owner = nullptr;
         std::vector<std::string> names;
         for (const auto& person : scenario_.people) {

@@ -127,6 +127,13 @@ struct Device {
   // A client reading over IMAP: after each submission, keep a copy in the server's "Sent"
   // folder with IMAP APPEND, as desktop clients do (docs/scenario-format.md).
   bool save_sent = false;
+  // A client reading over IMAP that keeps its own view of the mailbox, as clients that show
+  // folders do: at every session it lists the folders and fetches each one's flags, and the
+  // names of messages it has not seen before (docs/imap.md, "A device's view").
+  bool sync = false;
+  // Also stays connected in IMAP IDLE (RFC 2177) on INBOX after each check, hearing changes
+  // at once. Implies sync.
+  bool idle = false;
 };
 
 // A message already in a mailbox when the run starts: its exact RFC 5322 text, with CRLF

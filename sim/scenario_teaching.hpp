@@ -30,10 +30,10 @@ struct Expectation {
 
   // mailbox: the address of an account; device: a person and one of their devices.
   std::string mailbox;
-  std::string folder = "INBOX";
+  std::string folder = "INBOX";  // device: "" for what it downloaded, else a folder of its view
   std::string person, device;
   std::optional<long> messages;  // how many messages (that match from/subject)
-  std::optional<long> seen;      // how many of those carry \Seen (mailbox only)
+  std::optional<long> seen;      // how many of those carry \Seen (mailbox, device's folder)
   std::string header;  // mailbox: a header line each counted message has, from its start
 
   // Filters on emails: mailbox and device use from and subject; latency also to.

@@ -203,12 +203,28 @@ void Socket::receive_handshake()
 
 std::unique_ptr<Socket::Segment> Socket::next_segment()
 {
-  std::unique_ptr<Segment> segment(connection_->inbox(side_)->get<Segment>());
+  std::unique_ptr<Segment> segment;
+  if (armed_) {
+    armed_->wait();
+    armed_ = nullptr;
+    segment.reset(std::exchange(armed_segment_, nullptr));
+  } else {
+    segment.reset(connection_->inbox(side_)->get<Segment>());
+  }
   double now = sg4::Engine::get_clock();
   World::get().recorder().set_arrival(segment->event, now);
   if (segment->handshake_event != kNoEvent)
     World::get().recorder().set_arrival(segment->handshake_event, now);
   return segment;
+}
+
+sg4::CommPtr Socket::arm_receive()
+{
+  if (held_)
+    return nullptr;
+  if (not armed_)
+    armed_ = connection_->inbox(side_)->get_async<Segment>(&armed_segment_);
+  return armed_;
 }
 
 std::optional<std::string> Socket::receive()

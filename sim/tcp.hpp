@@ -114,6 +114,10 @@ class Socket {
   std::optional<std::string> receive();
   // Active close: FIN, wait for FIN+ACK, ACK.
   void close();
+  // Posts the wait for the peer's next flight without blocking, so that the caller can wait
+  // for it together with something else (Comm::wait_any); the next receive() takes what it
+  // brings. The same one until receive() has taken it; nullptr when a flight is already here.
+  simgrid::s4u::CommPtr arm_receive();
 
   Connection& connection() { return *connection_; }
   Side side() const { return side_; }
@@ -154,6 +158,8 @@ class Socket {
   std::uint64_t pending_bytes_ = 0;  // a handshake flight waiting to ride with the next write
   std::string pending_carries_;
   std::unique_ptr<Segment> held_;    // data that arrived with a handshake flight
+  simgrid::s4u::CommPtr armed_;      // arm_receive(): the posted wait for the next segment
+  Segment* armed_segment_ = nullptr;  // where it lands
 };
 
 // A listening port: "mail.ums.com:25". The actor that calls accept() owns it.

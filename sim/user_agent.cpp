@@ -7,6 +7,11 @@
 // HTTPS on 443 (RFC 8314).
 // Each action is one session actor on the device's host, started by the
 // script, so a user who is not doing anything costs no actor.
+// A client device with "sync" keeps its own view of the mailbox (DeviceState::view): each of
+// its IMAP sessions ends with LIST and every folder's flags. With "idle" its check does not log
+// out but stays in IDLE (RFC 2177): the actor lives on, waiting for the server's untagged
+// updates, which change the view at once, and renews the IDLE every 29 minutes, until SimGrid
+// stops it at the end of the run with the connection still open.
 #include "sim/agents.hpp"
 
 #include "models/imap.hpp"
@@ -29,6 +34,10 @@ namespace sg4 = simgrid::s4u;
 namespace mailsim::sim {
 
 namespace {
+
+// RFC 2177 3: a client in IDLE re-issues it at least every 29 minutes, before a server's
+// 30-minute inactivity timer could log it out.
+constexpr double kIdleRenewal = 29 * 60;
 
 std::map<std::string, DeviceState>& states()
 {
@@ -93,6 +102,12 @@ void mark_read(const std::string& message_id, const std::string& reader, const H
   timeline->retrieval_protocol = protocol;
   timeline->retrieval_round_trips = connection.round_trips;
   timeline->retrieval_tls = connection.tls_span;
+}
+
+// "\"Lake trip\" (seen)": a message of a device's view, for the trace.
+std::string view_item(const imap::ViewMessage& m)
+{
+  return fmt::format("\"{}\" ({})", m.subject, m.flags.count("\\Seen") ? "seen" : "unseen");
 }
 
 // What a user sees when the server does not take the connection: a refusal
@@ -317,6 +332,39 @@ void client_send(const scenario::Person& person, const scenario::Device& device,
     keep_sent_copy(person, device, text, c.message_id);
 }
 
+// Drives an IMAP client that ends in IDLE: like drive_session, but while the engine idles it
+// waits for the server's next flight only until the IDLE is 29 minutes old, then re-issues it
+// (RFC 2177 3). The connection stays open to the end of the run, when SimGrid stops the actor.
+template <class OnEvents>
+void idle_session(Socket& socket, imap::ClientSession& engine, OnEvents on_events,
+                  const double& idle_since, const scenario::Device& device)
+{
+  on_events(engine.take_events());
+  while (true) {
+    if (auto out = engine.take_output(); not out.empty())
+      socket.send(out);
+    if (engine.closed())
+      break;
+    if (engine.idling()) {
+      double left = idle_since + kIdleRenewal - sg4::Engine::get_clock();
+      auto comm = socket.arm_receive();
+      if (comm && sg4::Comm::wait_any_for({comm}, left) < 0) {
+        trace_ua(device.host, "mua",
+                 fmt::format("the {} renews its IDLE (RFC 2177: at least every 29 minutes)",
+                             device.name));
+        engine.refresh();
+        continue;
+      }
+    }
+    auto data = socket.receive();
+    if (not data)
+      break;
+    engine.receive(*data);
+    on_events(engine.take_events());
+  }
+  socket.close();
+}
+
 void client_check(const scenario::Person& person, const scenario::Device& device,
                   const std::vector<std::string>& open)
 {
@@ -347,15 +395,28 @@ void client_check(const scenario::Person& person, const scenario::Device& device
   if (provider.tls.retrieval == scenario::TlsMode::implicit)
     tls_connect(*socket, provider.tls.version);
   std::vector<std::string> fetched;
+  bool idle_here = imap && device.idle && state.idle_conn.empty();
+  auto report = [&] {
+    for (const auto& id : fetched)
+      state.messages.push_back(id);
+    trace_ua(me.name, "mua",
+             fetched.empty() ? fmt::format("{} has no new mail", person.name)
+                             : fmt::format("{} now has {} new message(s) on the {}", person.name,
+                                           fetched.size(), device.name));
+  };
   if (imap) {
     imap::ClientConfig config;
     config.user = person.address;
     config.password = person.password;
     config.headers_first = not open.empty();
     config.open.insert(open.begin(), open.end());
+    config.sync = device.sync;
+    config.known = state.view;
+    config.idle = idle_here;
     std::size_t listed = 0, listed_octets = 0;
     imap::ClientSession engine(config);
-    drive_session(*socket, engine, [&](const std::vector<imap::ClientEvent>& events) {
+    double idle_since = -1;
+    auto on_events = [&](const std::vector<imap::ClientEvent>& events) {
       for (const auto& e : events) {
         if (e.kind == imap::ClientEvent::Kind::header_fetched) {
           listed++;
@@ -367,13 +428,53 @@ void client_check(const scenario::Person& person, const scenario::Device& device
           state.headers.push_back(header_section(e.message.text));
           mark_read(id, person.address, me, connection, protocol);
         }
+        if (e.kind == imap::ClientEvent::Kind::folder_synced) {
+          state.view = engine.view();
+          state.synced_at = sg4::Engine::get_clock();
+        }
+        if (e.kind == imap::ClientEvent::Kind::idle_started) {
+          if (idle_since < 0) {
+            report();
+            state.idle_conn = connection.id;
+            trace_ua(me.name, "mua",
+                     fmt::format("{}'s {} stays connected in IDLE on {}: the server tells it of "
+                                 "changes to the INBOX at once",
+                                 person.name, device.name, connection.id));
+          }
+          idle_since = sg4::Engine::get_clock();
+        }
+        if (e.kind == imap::ClientEvent::Kind::view_changed) {
+          state.view["INBOX"] = engine.view().at("INBOX");
+          state.updated_at = sg4::Engine::get_clock();
+          trace_ua(me.name, "mua",
+                   e.detail == "new"
+                       ? fmt::format("the {} hears of new mail in IDLE and lists it: {} from {}",
+                                     device.name, view_item(e.item), e.item.from)
+                   : e.detail == "flags"
+                       ? fmt::format("the {} hears in IDLE that \"{}\" is now {}", device.name,
+                                     e.item.subject,
+                                     e.item.flags.count("\\Seen") ? "seen" : "unseen")
+                       : fmt::format("the {} hears in IDLE that \"{}\" left the INBOX (moved "
+                                     "or deleted) and drops it from its list",
+                                     device.name, e.item.subject));
+        }
       }
-    });
+    };
+    if (idle_here)
+      idle_session(*socket, engine, on_events, idle_since, device);
+    else
+      drive_session(*socket, engine, on_events);
     if (config.headers_first)
       trace_ua(me.name, "mua",
                fmt::format("{} saw {} new message(s) in the list by their headers ({} bytes in "
                            "all on the server) and opened {}",
                            person.name, listed, listed_octets, fetched.size()));
+    if (idle_here) {  // the server or the network ended the IDLE connection
+      if (idle_since < 0)
+        report();
+      state.idle_conn.clear();
+      return;
+    }
   } else {
     pop3::ClientConfig config;
     config.user = person.address;
@@ -409,12 +510,7 @@ void client_check(const scenario::Person& person, const scenario::Device& device
                            "day(s) or more",
                            person.name, visit.before - visit.after, device.keep_days));
   }
-  for (const auto& id : fetched)
-    state.messages.push_back(id);
-  trace_ua(me.name, "mua",
-           fetched.empty() ? fmt::format("{} has no new mail", person.name)
-                           : fmt::format("{} now has {} new message(s) on the {}", person.name,
-                                         fetched.size(), device.name));
+  report();
 }
 
 // A read or move step by a desktop client. Over IMAP the change is made on the server, where
@@ -458,6 +554,7 @@ void client_act(const scenario::Person& person, const scenario::Device& device,
   trace_ua(me.name, "mua", fmt::format("{} {} on the {} (IMAP, on the server)", person.name, what,
                                        device.name),
            id);
+  state.sessions++;
   ConnectionSpec spec{"imap", "user agent", "IMAP server", "push"};
   ConnectError error = ConnectError::refused;
   auto socket = connect(me, "mua", server, imap_port(provider), spec, &error);
@@ -476,12 +573,19 @@ void client_act(const scenario::Person& person, const scenario::Device& device,
   config.act_subject = step.reply_subject;
   if (move)
     config.move_to = step.folder;
+  config.sync = device.sync;
+  config.known = state.view;
   imap::ClientSession engine(config);
   std::string failure;
   drive_session(*socket, engine, [&](const std::vector<imap::ClientEvent>& events) {
-    for (const auto& e : events)
+    for (const auto& e : events) {
       if (e.kind == imap::ClientEvent::Kind::failed)
         failure = e.detail;
+      if (e.kind == imap::ClientEvent::Kind::folder_synced) {
+        state.view = engine.view();
+        state.synced_at = sg4::Engine::get_clock();
+      }
+    }
   });
   if (engine.succeeded() && not id.empty()) {
     if (move)

@@ -9,6 +9,7 @@
 #include "models/message.hpp"
 #include "models/webmail.hpp"
 #include "sim/mailboxes.hpp"
+#include "sim/idle_watch.hpp"
 #include "sim/session.hpp"
 
 #include <fmt/format.h>
@@ -169,7 +170,11 @@ void start_webmaild(const scenario::Provider& provider)
     webmail::ServerConfig config;
     config.hostname = provider.host;
     webmail::ServerSession engine(config, backend);
+    auto& store = world.store(provider.domain);
+    auto version = store.version();
     serve_session(socket, engine, [&](const std::vector<webmail::ServerEvent>&) {
+      if (store.version() != std::exchange(version, store.version()))
+        IdleWatch::wake_all(store);  // what the browser did, an IMAP session in IDLE hears
       for (auto& queued : backend.take_accepted()) {
         sg4::this_actor::execute(world.costs().queue_write);
         queued.queued_at = sg4::Engine::get_clock();

@@ -239,6 +239,14 @@ expect 0 "run --explain on webmail" -- run "$src/scenarios/rav-canada-to-uday-in
 stdout_has "             # Rav's laptop (a web-based user agent) sends the HTTP request POST /api/send to the webmail server. The webmail server, not the browser, will speak SMTP.  [push; HTTP; user agent]"
 stdout_has "             # Uday's laptop (a web-based user agent) sends the HTTP request GET /api/messages/INBOX/1 to the webmail server. The answer brings mail to the browser.  [pull; HTTP; user agent]"
 
+# --explain on IMAP IDLE: what the server says unasked, and DONE.
+expect 0 "run --explain on two devices in IMAP" -- run "$src/scenarios/two-devices-imap.json" --explain
+stdout_has "             # Without being asked, the server tells Uday's laptop at once that new mail has arrived (EXISTS); the device will end IDLE to list it.  [IMAP; IDLE; the server speaks first]"
+stdout_has "             # Without being asked, the server tells Uday's laptop at once that a flag changed, e.g. \\Seen set by another device (FETCH FLAGS).  [IMAP; IDLE; one mailbox, many devices]"
+stdout_has "             # Without being asked, the server tells Uday's laptop at once that a message left the folder, moved or deleted elsewhere (EXPUNGE).  [IMAP; IDLE; one mailbox, many devices]"
+stdout_has "             # Uday's laptop ends IDLE (DONE), to send a command or to renew IDLE before 30 minutes pass.  [pull; IMAP; retrieval]"
+stdout_has "             # Uday's tablet asks for the list of folders (LIST), to show them as the server has them.  [pull; IMAP; retrieval]"
+
 # list: the bundled scenarios, sorted by file name, name and description.
 expect 0 "list" -- "$mailsim" list
 bundled=$(ls "$src"/scenarios/*.json | grep -vc '/scenario.schema.json$')

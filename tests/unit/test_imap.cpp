@@ -1107,3 +1107,209 @@ TEST_CASE("IMAP server: AUTHENTICATE and STARTTLS are refused with NO (RFC 3501 
   s.say("a3 LOGIN uday secret\n");
   CHECK(s.say("a4 STARTTLS\n") == "a4 BAD STARTTLS not allowed in authenticated state\r\n");
 }
+
+namespace {
+
+// Feeds the server's pending output to the client and the client's back, until both are quiet.
+std::string pump(imap::ClientSession& client, imap::ServerSession& server) {
+  return converse(client, server);
+}
+
+std::string view_text(const imap::MailView& view) {
+  std::string out;
+  for (const auto& [folder, fv] : view) {
+    out += folder + ":";
+    for (const auto& m : fv.messages) {
+      out += fmt::format(" {}/{}/{}", m.uid, m.subject, m.from);
+      for (const auto& f : m.flags) out += " " + f;
+      out += ";";
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "IMAP client sync: LIST, then each folder's flags, names only for new UIDs "
+    "(rfc3501.txt 6.3.8, 6.4.8, 2.3.1.1)",
+    "[imap]") {
+  auto store = make_store(2);
+  auto* account = store->find_account("uday");
+  account->create_folder("Family");
+  imap::ServerSession setup({"mail.ums.com"}, *store);
+  setup.receive(
+      "s1 LOGIN uday secret\r\ns2 SELECT INBOX\r\ns3 UID MOVE 1 Family\r\n"
+      "s4 UID STORE 2 +FLAGS (\\Seen)\r\n");
+
+  imap::ServerSession server({"mail.ums.com"}, *store);
+  auto config = client_config("uday@ums.com", "secret");
+  config.sync = true;
+  imap::ClientSession client(config);
+  std::string transcript = converse(client, server);
+
+  CHECK(transcript.find("C: a3 UID SEARCH UNSEEN\r\nS: * SEARCH\r\na3 OK UID SEARCH completed\r\n"
+                        "C: a4 LIST \"\" \"*\"\r\n") != std::string::npos);
+  // INBOX first, still selected by the check; then Family. Names only for UIDs new to it.
+  CHECK(transcript.find(CRLF("C: a5 UID FETCH 1:* (FLAGS)\nS: * 1 FETCH (UID 2 FLAGS (\\Seen))\n"
+                             "a5 OK UID FETCH completed\n"
+                             "C: a6 UID FETCH 2 (BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)])\n"
+                             "S: * 1 FETCH (UID 2 BODY[HEADER.FIELDS (SUBJECT FROM)] {40}\n"
+                             "From: Rav <rav@cms.com>\nSubject: hi\n\n)\n")) != std::string::npos);
+  CHECK(transcript.find("C: a7 EXAMINE Family\r\n") != std::string::npos);
+  CHECK(
+      transcript.find("C: a8 UID FETCH 1:* (FLAGS)\r\nS: * 1 FETCH (UID 1 FLAGS (\\Recent))\r\n") !=
+      std::string::npos);
+  CHECK(transcript.find("C: a9 UID FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)])\r\n") !=
+        std::string::npos);
+  CHECK(transcript.find("C: a10 LOGOUT\r\n") != std::string::npos);
+  CHECK(client.succeeded());
+  CHECK(view_text(client.view()) ==
+        "Family: 1/hi/Rav <rav@cms.com> \\Recent;\n"
+        "INBOX: 2/hi/Rav <rav@cms.com> \\Seen;\n");
+
+  // A second sync names nothing again: the device knew both messages.
+  imap::ServerSession again({"mail.ums.com"}, *store);
+  config.known = client.view();
+  imap::ClientSession second(config);
+  std::string transcript2 = converse(second, again);
+  CHECK(transcript2.find("HEADER.FIELDS") == std::string::npos);
+  CHECK(view_text(second.view()) ==
+        "Family: 1/hi/Rav <rav@cms.com> \\Recent;\n"
+        "INBOX: 2/hi/Rav <rav@cms.com> \\Seen;\n");
+}
+
+TEST_CASE(
+    "IMAP client IDLE: flags, EXPUNGE and new mail change the view at once "
+    "(rfc2177.txt 3, rfc3501.txt 7.4.1, 7.3.1)",
+    "[imap]") {
+  auto store = make_store(1);
+  imap::ServerSession server({"mail.ums.com"}, *store);
+  auto config = client_config("uday@ums.com", "secret");
+  config.sync = true;
+  config.idle = true;
+  imap::ClientSession client(config);
+  std::string transcript = pump(client, server);
+  // The check fetched the unseen message; the sync keeps INBOX selected; IDLE follows.
+  CHECK(
+      transcript.find(CRLF("C: a6 LIST \"\" \"*\"\nS: * LIST () \"/\" INBOX\na6 OK LIST completed\n"
+                           "C: a7 UID FETCH 1:* (FLAGS)\n")) != std::string::npos);
+  CHECK(transcript.find("C: a9 IDLE\r\nS: + idling\r\n") != std::string::npos);
+  CHECK(client.idling());
+  client.take_events();
+
+  // Another device stores \Flagged: the idling server says so, the client records it.
+  imap::ServerSession other({"mail.ums.com"}, *store);
+  other.receive("b1 LOGIN uday secret\r\nb2 SELECT INBOX\r\nb3 STORE 1 +FLAGS (\\Flagged)\r\n");
+  server.poll();
+  CHECK(pump(client, server) == "S: * 1 FETCH (FLAGS (\\Flagged \\Recent \\Seen))\r\n");
+  auto events = client.take_events();
+  REQUIRE(events.size() == 2);
+  CHECK(events[1].kind == imap::ClientEvent::Kind::view_changed);
+  CHECK(events[1].detail == "flags");
+  CHECK(events[1].item.uid == 1);
+
+  // New mail: EXISTS, so DONE, fetch its flags and names, IDLE again (rfc2177.txt 3).
+  store->deliver("uday@ums.com", kMessage, 300);
+  server.poll();
+  CHECK(pump(client, server) ==
+        CRLF("S: * 2 EXISTS\n* 2 RECENT\nC: DONE\nS: a9 OK IDLE terminated\n"
+             "C: a10 UID FETCH 2:* (FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)])\n"
+             "S: * 2 FETCH (UID 2 FLAGS (\\Recent) BODY[HEADER.FIELDS (SUBJECT FROM)] {40}\n"
+             "From: Rav <rav@cms.com>\nSubject: hi\n\n)\na10 OK UID FETCH completed\n"
+             "C: a11 IDLE\nS: + idling\n"));
+  CHECK(client.idling());
+
+  // Another device moves message 1 away: EXPUNGE, and the view forgets it.
+  other.receive("b4 UID MOVE 1 Trash\r\nb5 CREATE Trash\r\nb6 UID MOVE 1 Trash\r\n");
+  server.poll();
+  CHECK(pump(client, server) == "S: * 1 EXPUNGE\r\n");
+  CHECK(view_text(client.view()) == "INBOX: 2/hi/Rav <rav@cms.com> \\Recent;\n");
+  events.clear();
+  for (const auto& e : client.take_events())
+    if (e.kind == imap::ClientEvent::Kind::view_changed) events.push_back(e);
+  REQUIRE(events.size() == 2);
+  CHECK(events[0].detail == "new");
+  CHECK(events[0].item.uid == 2);
+  CHECK(events[1].detail == "expunged");
+  CHECK(events[1].item.uid == 1);
+  CHECK(events[1].item.subject == "hi");
+
+  // RFC 2177 3: re-issue IDLE before 30 minutes; then stop: DONE, LOGOUT.
+  client.refresh();
+  CHECK(pump(client, server) == CRLF("C: DONE\nS: a11 OK IDLE terminated\nC: a12 IDLE\n"
+                                     "S: + idling\n"));
+  client.stop();
+  CHECK(pump(client, server) ==
+        CRLF("C: DONE\nS: a12 OK IDLE terminated\nC: a13 LOGOUT\n"
+             "S: * BYE mail.ums.com IMAP4rev1 server logging out\na13 OK LOGOUT completed\n"));
+  CHECK(client.succeeded());
+}
+
+TEST_CASE(
+    "IMAP client sync and IDLE: the same whole or byte by byte; a name listed twice is "
+    "synced once (rfc3501.txt 7.2.2, rfc2177.txt 3)",
+    "[imap]") {
+  auto literal = [](const std::string& s) { return fmt::format("{{{}}}\r\n{}", s.size(), s); };
+  const std::string server =
+      CRLF(
+          "* OK [CAPABILITY IMAP4rev1 IDLE] ready\na1 OK LOGIN completed\n"
+          "* 0 EXISTS\n* OK [UIDVALIDITY 1] UIDs valid\na2 OK [READ-WRITE] SELECT completed\n"
+          "* LIST () \"/\" INBOX\n* LIST () \"/\" Family\n* LIST (\\Noselect) \"/\" Old\n"
+          "* LIST () \"/\" Family\na3 OK LIST completed\n"
+          "* 1 EXISTS\n* OK [UIDVALIDITY 2] UIDs valid\na4 OK [READ-ONLY] EXAMINE completed\n"
+          "* 1 FETCH (UID 4 FLAGS (\\Seen))\na5 OK UID FETCH completed\n"
+          "* 1 FETCH (UID 4 BODY[HEADER.FIELDS (SUBJECT FROM)] ") +
+      literal("Subject: hi\r\nFrom: Rav <rav@cms.com>\r\n\r\n") +
+      CRLF(
+          ")\na6 OK UID FETCH completed\n"
+          "* 0 EXISTS\n* OK [UIDVALIDITY 1] UIDs valid\na7 OK [READ-WRITE] SELECT completed\n"
+          "+ idling\n* 1 EXISTS\na8 OK IDLE terminated\n"
+          "* 1 FETCH (UID 9 FLAGS () BODY[HEADER.FIELDS (SUBJECT FROM)] ") +
+      literal("Subject: new\r\n\r\n") + CRLF(")\na9 OK UID FETCH completed\n+ idling\n");
+  auto config = client_config("uday", "secret");
+  config.sync = true;
+  config.idle = true;
+
+  imap::ClientSession whole(config);
+  whole.receive(server);
+  imap::ClientSession bytewise(config);
+  std::string out;
+  for (char c : server) {
+    bytewise.receive(std::string(1, c));
+    out += bytewise.take_output();
+  }
+  const std::string expected = CRLF(
+      "a1 LOGIN uday secret\na2 SELECT INBOX\na3 LIST \"\" \"*\"\na4 EXAMINE Family\n"
+      "a5 UID FETCH 1:* (FLAGS)\na6 UID FETCH 4 (BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)])\n"
+      "a7 SELECT INBOX\na8 IDLE\nDONE\n"
+      "a9 UID FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)])\na10 IDLE\n");
+  CHECK(whole.take_output() == expected);
+  CHECK(out == expected);
+  CHECK(view_text(whole.view()) == "Family: 4/hi/Rav <rav@cms.com> \\Seen;\nINBOX: 9/new/;\n");
+  CHECK(view_text(bytewise.view()) == view_text(whole.view()));
+  CHECK(whole.idling());
+}
+
+TEST_CASE("IMAP client IDLE: mail that arrives during the fetch of new mail is fetched before "
+          "IDLE again (rfc3501.txt 7.3.1, rfc2177.txt 3)",
+          "[imap]") {
+  auto config = client_config("uday", "secret");
+  config.idle = true;
+  imap::ClientSession client(config);
+  client.receive(CRLF("* OK ready\na1 OK LOGIN completed\n* 0 EXISTS\na2 OK SELECT completed\n"
+                      "+ idling\n* 1 EXISTS\na3 OK IDLE terminated\n"));
+  CHECK(client.take_output() ==
+        CRLF("a1 LOGIN uday secret\na2 SELECT INBOX\na3 IDLE\nDONE\n"
+             "a4 UID FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)])\n"));
+  // The server reports a second message after the first one's data: fetch again, then IDLE.
+  client.receive("* 1 FETCH (UID 5 FLAGS () BODY[HEADER.FIELDS (SUBJECT FROM)] {14}\r\n"
+                 "Subject: a\r\n\r\n)\r\n* 2 EXISTS\r\na4 OK UID FETCH completed\r\n");
+  CHECK(client.take_output() ==
+        "a5 UID FETCH 6:* (FLAGS BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)])\r\n");
+  // A server that said EXISTS but has nothing more gets IDLE, not an endless fetch.
+  client.receive("* 3 EXISTS\r\na5 OK UID FETCH completed\r\n");
+  CHECK(client.take_output() == "a6 IDLE\r\n");
+  CHECK(view_text(client.view()) == "INBOX: 5/a/;\n");
+}

@@ -95,6 +95,29 @@ TEST_CASE("Devices: save_sent is read for IMAP clients and refused elsewhere", "
         Lines{"people[0].devices[0].save_sent: \"yes\" is not true or false"});
 }
 
+TEST_CASE("Devices: sync and idle are for IMAP clients; idle implies sync", "[scenario]") {
+  auto idle = load_after([](Json& d) { d["people"][0]["devices"][0]["idle"] = true; });
+  CHECK(idle.people[0].devices[0].idle);
+  CHECK(idle.people[0].devices[0].sync);
+  auto sync = load_after([](Json& d) { d["people"][0]["devices"][0]["sync"] = true; });
+  CHECK(sync.people[0].devices[0].sync);
+  CHECK_FALSE(sync.people[0].devices[0].idle);
+  CHECK_FALSE(load_after([](Json&) {}).people[0].devices[0].sync);
+  CHECK(problems_after([](Json& d) {
+          d["people"][0]["devices"][0]["retrieval"] = "pop3-keep";
+          d["people"][0]["devices"][0]["idle"] = true;
+        }) == Lines{"people[0].devices[0].idle: \"idle\" keeps a device's view with IMAP: it "
+                    "needs a client device with \"retrieval\": \"imap\", not \"pop3-keep\""});
+  CHECK(problems_after([](Json& d) {
+          d["people"][0]["devices"][0]["agent"] = "web";
+          d["people"][0]["devices"][0]["retrieval"] = "http";
+          d["people"][0]["devices"][0]["sync"] = true;
+        }) == Lines{"people[0].devices[0].sync: \"sync\" keeps a device's view with IMAP: it "
+                    "needs a client device with \"retrieval\": \"imap\", not \"http\""});
+  CHECK(problems_after([](Json& d) { d["people"][0]["devices"][0]["idle"] = "yes"; }) ==
+        Lines{"people[0].devices[0].idle: \"yes\" is not true or false"});
+}
+
 TEST_CASE("Script: read and move name a message by subject; move names a folder",
           "[scenario]") {
   auto s = load_after([](Json& d) {

@@ -308,6 +308,12 @@ TEST_CASE("Bad expectations name their JSON path and what is wrong", "[expect]")
         Lines{"expect[0].person: \"Udya\" is not one of the people (Rav, Uday)"});
   CHECK(with({{"device", "laptop"}, {"messages", 1}}) ==
         Lines{"expect[0]: a \"device\" check needs \"person\""});
+  CHECK(with({{"device", "laptop"}, {"person", "Uday"}, {"seen", 1}}) ==
+        Lines{"expect[0]: a \"device\" check needs \"messages\" (or, with \"folder\", "
+              "\"seen\")",
+              "expect[0].seen: \"seen\" in a \"device\" check needs a \"folder\""});
+  CHECK(
+      with({{"device", "laptop"}, {"person", "Uday"}, {"folder", "Family"}, {"seen", 1}}).empty());
   CHECK(with({{"latency", "delivery"}, {"to", "uday@ums.com"}}) ==
         Lines{"expect[0]: a \"latency\" check needs \"under\", \"over\" or \"round_trips\""});
   CHECK(with({{"latency", "delivery"}, {"under", "soon"}}) ==

@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""IMAP IDLE in the simulation, timed exactly from the trace of two-devices-imap
+(docs/trace-format.md): a change to the store wakes the laptop's parked imapd session at
+once, so the untagged update leaves the server one command's CPU time (per_command, 20 us
+on a 1 GFLOP/s server) after the change and reaches the laptop one route latency plus its
+size over the bottleneck later (rfc2177.txt 3: "the server may send ... untagged responses
+at any time"); nothing else crosses the idle connection (no polling); the laptop re-issues
+IDLE exactly 29 minutes after the last "+ idling" (rfc2177.txt 3).
+usage: idle_timing.py MAILSIM SOURCE_DIR WORK_DIR [SIMGRID ARGS]"""
+import json
+import os
+import subprocess
+import sys
+
+mailsim, source, work = sys.argv[1:4]
+extra = sys.argv[4:]
+os.makedirs(work, exist_ok=True)
+failures = 0
+PER_COMMAND = 2e4 / 1e9  # sim/world.hpp ServerCosts::per_command on the default server CPU
+
+
+def check(what, got, want):
+    global failures
+    ok = abs(got - want) < 1e-9
+    print("%-66s got %.9f want %.9f %s" % (what, got, want, "ok" if ok else "FAILED"))
+    failures += 0 if ok else 1
+
+
+trace = os.path.join(work, "two-devices-imap.jsonl")
+subprocess.run([mailsim, "run", os.path.join(source, "scenarios", "two-devices-imap.json"),
+                "--quiet", "--trace", trace] + extra, check=True,
+               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+records = [json.loads(line) for line in open(trace, encoding="utf-8")]
+links = {l["name"]: l for l in records[0]["world"]["links"]}
+events = [r for r in records if r["record"] == "event"]
+server, laptop = links["access:mail.ums.com"], links["access:uday-laptop"]
+latency = server["latency_s"] + laptop["latency_s"]  # both in India: two access links
+bottleneck = min(server["bandwidth_Bps"], laptop["bandwidth_Bps"])
+
+
+def first(pred, what):
+    found = [e for e in events if pred(e)]
+    if not found:
+        print("FAILED: no event " + what)
+        sys.exit(1)
+    return found[0]
+
+
+def to_laptop(line):
+    return first(lambda e: e["kind"] == "imap" and e.get("dst_host") == "uday-laptop"
+                 and e.get("payload", "").startswith(line), "to the laptop starting " + line)
+
+
+def timed(what, changed_at, update):
+    check(what + ": the update leaves the server", update["time"], changed_at + PER_COMMAND)
+    check(what + ": it reaches the laptop", update["arrival"],
+          update["time"] + latency + update["bytes"] / bottleneck)
+
+
+# New mail: local delivery stores it; the laptop hears "* 1 EXISTS".
+stored = first(lambda e: e["kind"] == "store" and "stored in uday@ums.com" in e["summary"],
+               "storing the letter")
+timed("new mail (* 1 EXISTS)", stored["time"], to_laptop("* 1 EXISTS"))
+
+# The phone's UID STORE: the server's reply to the phone goes out as the store has changed.
+stored_flag = first(lambda e: e.get("dst_host") == "uday-phone"
+                    and e.get("payload", "").startswith("* 1 FETCH (UID 1 FLAGS (\\Seen))"),
+                    "answering the phone's STORE")
+timed("flags (* 1 FETCH (FLAGS ...))", stored_flag["time"], to_laptop("* 1 FETCH (FLAGS"))
+
+# The phone's UID MOVE: the laptop hears "* 1 EXPUNGE".
+moved = first(lambda e: e.get("dst_host") == "uday-phone"
+              and e.get("payload", "").startswith("* OK [COPYUID"), "answering the phone's MOVE")
+timed("move (* 1 EXPUNGE)", moved["time"], to_laptop("* 1 EXPUNGE"))
+
+# No polling: the server writes to the idling laptop only what changed (EXISTS, FETCH FLAGS,
+# EXPUNGE) and its answers to the laptop's own commands: DONE, the fetch of the new letter and
+# IDLE again (3), then two renewals of DONE and IDLE (4).
+c2 = [e for e in events if e.get("conn") == "c2" and e["kind"] == "imap"
+      and e["src_host"] == "mail.ums.com" and e["time"] > stored["time"]]
+check("server flights on the IDLE connection after the delivery", len(c2), 10)
+
+# RFC 2177 3: IDLE is re-issued 29 minutes after the server last said "+ idling".
+idling = [e for e in events if e.get("conn") == "c2" and e.get("payload") == "+ idling\r\n"]
+dones = [e for e in events if e.get("conn") == "c2" and e.get("payload") == "DONE\r\n"]
+check("first renewal: DONE 29 min after the last + idling", dones[1]["time"],
+      idling[1]["arrival"] + 29 * 60)
+check("second renewal", dones[2]["time"], idling[2]["arrival"] + 29 * 60)
+sys.exit(1 if failures else 0)
