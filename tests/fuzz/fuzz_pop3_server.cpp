@@ -39,20 +39,11 @@ fz::Run run(const fz::Input& in, std::size_t chunk) {
   pop3::ServerConfig config{"mail.ums.com"};
   if (in.option(1)) config.max_command_length = 40;
   pop3::ServerSession session(config, *store);
-  fz::Run r;
-  r.output = session.take_output();
   bool quit = false;
-  fz::for_each_chunk(in.transcript, chunk, [&](std::string_view piece) {
-    bool was_closed = session.closed();
-    session.receive(piece);
-    std::string out = session.take_output();
-    FUZZ_CHECK(!was_closed || out.empty(), "output after the session closed");
-    r.output += out;
-    for (const pop3::ServerEvent& e : session.take_events()) {
-      r.events += std::to_string(static_cast<int>(e.kind)) + " " + e.detail + " " +
-                  std::to_string(e.uid) + " " + e.message_id + "\n";
-      quit = quit || e.kind == pop3::ServerEvent::Kind::quit;
-    }
+  fz::Run r = fz::feed_session(session, in.transcript, chunk, [&](const pop3::ServerEvent& e) {
+    quit = quit || e.kind == pop3::ServerEvent::Kind::quit;
+    return std::to_string(static_cast<int>(e.kind)) + " " + e.detail + " " + std::to_string(e.uid) +
+           " " + e.message_id + "\n";
   });
   std::size_t left = store->find_account("uday")->inbox().messages().size();
   FUZZ_CHECK(quit || left == (in.option(0) ? 0u : 3u), "messages removed without QUIT");
@@ -71,10 +62,6 @@ void check_lines(std::string_view output) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  const fz::Input in(data, size);
-  const fz::Run whole = run(in, 0);
-  fz::check_bounded(whole, in.transcript.size());
-  check_lines(whole.output);
-  fz::check_same(whole, run(in, in.chunk), in.chunk);
+  fz::check_session(fz::Input(data, size), run, check_lines);
   return 0;
 }
