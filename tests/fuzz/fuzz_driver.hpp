@@ -142,12 +142,18 @@ inline std::string first_difference(std::string_view a, std::string_view b) {
          escaped(b.substr(from), 120) + "\"";
 }
 
-// The chunking invariant: the whole feeding and the chunked one did the same.
+// The chunking invariant: the whole feeding and another one (`how` it was fed, for the
+// message) did the same.
+inline void check_same(const Run& whole, const Run& other, const std::string& how) {
+  FUZZ_CHECK(whole.output == other.output, "output differs when fed %s, %s", how.c_str(),
+             first_difference(whole.output, other.output).c_str());
+  FUZZ_CHECK(whole.events == other.events, "events differ when fed %s, %s", how.c_str(),
+             first_difference(whole.events, other.events).c_str());
+}
+
+// check_same for a feeding in pieces of `chunk` octets.
 inline void check_same(const Run& whole, const Run& chunked, std::size_t chunk) {
-  FUZZ_CHECK(whole.output == chunked.output, "output differs when fed in chunks of %zu, %s", chunk,
-             first_difference(whole.output, chunked.output).c_str());
-  FUZZ_CHECK(whole.events == chunked.events, "events differ when fed in chunks of %zu, %s", chunk,
-             first_difference(whole.events, chunked.events).c_str());
+  check_same(whole, chunked, "in chunks of " + std::to_string(chunk));
 }
 
 inline void check_bounded(const Run& run, std::size_t input_size) {
