@@ -1,11 +1,13 @@
 // Fuzz target: the IMAP server session (models/imap) fed whatever a client might send, over a
 // store with one account ("uday"/"secret") whose INBOX holds a plain and a multipart message
-// and which has an Archive folder. Option bit 0: small limits (100-octet lines, 1000-octet
-// literals).
+// and which has an Archive folder. Options: bit 0 small limits (100-octet lines, 1000-octet
+// literals), bit 1 STARTTLS offered.
 // Invariants: chunking independence; bounded output; the output is a sequence of responses
 // (rfc3501.txt 7): each starts with "* ", "+" or a tag followed by OK, NO or BAD, and is CRLF
 // lines whose literals "{n}" are followed by exactly n octets; no bare CR or LF outside a
-// literal; nothing is written once the session is closed.
+// literal; nothing is written once the session is closed; fed one command line at a time as a
+// client sends, every complete command gets exactly one tagged completion with its tag, in order
+// (check_completions), and the same output unless STARTTLS happened.
 #include "models/imap.hpp"
 #include "tests/fuzz/fuzz_driver.hpp"
 
