@@ -11,6 +11,7 @@
 // chunking), output within output_bound(), and output shaped as the protocol says.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -215,15 +216,19 @@ inline std::vector<std::string_view> crlf_lines(std::string_view out) {
   return lines;
 }
 
-// The n of a line that ends in an IMAP literal's "{n}" (rfc3501.txt 4.3), or nullopt.
+// The n of a line that ends in an IMAP literal's "{n}" (rfc3501.txt 4.3; number, 9: 1*DIGIT
+// of 32 bits, leading zeros allowed), or nullopt.
 inline std::optional<std::size_t> literal_size(std::string_view line) {
   if (line.empty() || line.back() != '}') return std::nullopt;
   std::size_t open = line.rfind('{');
   if (open == std::string_view::npos || open + 2 >= line.size()) return std::nullopt;
   std::string_view digits = line.substr(open + 1, line.size() - open - 2);
-  if (digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string_view::npos)
-    return std::nullopt;
-  return std::stoul(std::string(digits));
+  if (digits.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+  digits.remove_prefix(std::min(digits.find_first_not_of('0'), digits.size()));
+  if (digits.size() > 10) return std::nullopt;
+  std::uint64_t n = digits.empty() ? 0 : std::stoull(std::string(digits));
+  if (n > 0xffffffffu) return std::nullopt;
+  return static_cast<std::size_t>(n);
 }
 
 // One line of IMAP output; `first` is false for the rest of a command or response after a
