@@ -18,18 +18,17 @@ int main(int argc, char** argv)
 {
   timing_test::TwoPlaces test(&argc, argv, "timing");
   timing_test::Checks checks(58);
-  const auto& client = test.client;
-  const auto& server = test.server;
   const double L = test.latency;
   const double B = test.bandwidth;
-  checks.time("one-way route latency", test.world.platform().latency(client.host, server.host), L);
+  checks.time("one-way route latency",
+              test.world.platform().latency(test.client.host, test.server.host), L);
 
   const std::vector<std::size_t> sizes{6, 1000, 14600, 100000};
   // The server speaks first, as SMTP does, so that the client's handshake ACK
   // is not sharing the link with the flights measured.
   test.world.listen("server:9", "echo");  // open before any actor runs, as start_listener does
-  sg4::Actor::create("server", server.host, [&]() {
-    sim::Listener listener(server, 9, "echo");
+  sg4::Actor::create("server", test.server.host, [&]() {
+    sim::Listener listener(test.server, 9, "echo");
     while (true) {
       auto connection = listener.accept();
       auto socket = sim::accept_connection(connection, "echo");
@@ -38,10 +37,10 @@ int main(int argc, char** argv)
         socket.send("ok\r\n");
     }
   })->daemonize();
-  sg4::Actor::create("client", client.host, [&]() {
+  sg4::Actor::create("client", test.client.host, [&]() {
     for (bool slow_start : {false, true}) {
       sim::ConnectionSpec spec{"test", "client", "server", "push", slow_start};
-      auto socket = sim::connect(client, "c", server, 9, spec);
+      auto socket = sim::connect(test.client, "c", test.server, 9, spec);
       socket->receive();  // the greeting
       for (auto n : sizes) {
         socket->send(std::string(n, 'x'));

@@ -44,8 +44,6 @@ int main(int argc, char** argv)
 {
   timing_test::TwoPlaces test(&argc, argv, "tls-timing");
   timing_test::Checks checks(66);
-  const auto& client = test.client;
-  const auto& server = test.server;
   const double L = test.latency;
   const double B = test.bandwidth;
   const double cpu = test.world.costs().tls_handshake / 1e9;  // the server host runs 1 Gflop/s
@@ -53,8 +51,8 @@ int main(int argc, char** argv)
   for (const auto& c : cases) {
     std::string key = "server:" + std::to_string(c.port);
     test.world.listen(key, "echo");
-    sg4::Actor::create("server", server.host, [&server, c]() {
-      sim::Listener listener(server, c.port, "echo");
+    sg4::Actor::create("server", test.server.host, [&test, c]() {
+      sim::Listener listener(test.server, c.port, "echo");
       auto connection = listener.accept();
       auto socket = sim::accept_connection(connection, "echo");
       if (c.server)
@@ -66,10 +64,10 @@ int main(int argc, char** argv)
     })->daemonize();
   }
   std::vector<std::optional<TlsVersion>> agreed;
-  sg4::Actor::create("client", client.host, [&]() {
+  sg4::Actor::create("client", test.client.host, [&]() {
     for (const auto& c : cases) {
       sim::ConnectionSpec spec{"test", "client", "server", "push", true};
-      auto socket = sim::connect(client, "c", server, c.port, spec);
+      auto socket = sim::connect(test.client, "c", test.server, c.port, spec);
       // Let the handshake's ACK arrive first, so that no flight measured shares the link.
       sg4::this_actor::sleep_for(1);
       if (c.client)
