@@ -16,9 +16,11 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace mailsim::fuzz {
@@ -95,6 +97,7 @@ class Feeder {
   }
 
   Run& run() { return run_; }
+  const Run& run() const { return run_; }
 
  private:
   Session& session_;
@@ -194,6 +197,77 @@ inline std::string rav_to_uday(std::string_view headers = "", std::string_view b
   return "From: Rav <rav@cms.com>\r\nTo: uday@ums.com\r\nSubject: hi\r\n"
          "Message-ID: <m1@cms.com>\r\n" +
          std::string(headers) + "\r\nhello\r\n" + std::string(body);
+}
+
+// A client that sends a transcript to a session one turn at a time, as its RFC lets a client
+// do, and completes each TLS handshake the session asks for (its `starttls` event) before it
+// sends more: what the IMAP and POP3 server targets feed for their by-command properties.
+template <typename Session>
+class TurnClient {
+  using Event = typename decltype(std::declval<Session&>().take_events())::value_type;
+
+ public:
+  template <typename Describe>
+  TurnClient(Session& session, std::string_view transcript, Describe describe)
+      : session_(session),
+        rest_(transcript),
+        feeder_(session, std::function<std::string(const Event&)>([this, describe](const Event& e) {
+                  asked_ = asked_ || e.kind == Event::Kind::starttls;
+                  return describe(e);
+                })) {}
+
+  const std::string& output() const { return feeder_.run().output; }  // all so far, greeting first
+  std::string_view rest() const { return rest_; }
+  bool done() const { return rest_.empty() || session_.closed(); }
+  bool handshake_asked() const { return asked_; }
+
+  // Sends the next `n` octets as one turn and returns what the session wrote in answer.
+  std::string send(std::size_t n) {
+    std::string out = feeder_.feed(rest_.substr(0, n));
+    rest_.remove_prefix(std::min(n, rest_.size()));
+    return out;
+  }
+
+  // Requires that the last turn asked for a handshake exactly when `expected` (its answer was
+  // the positive one to STARTTLS or STLS), and completes it.
+  void complete_handshake(bool expected, std::string_view answer) {
+    FUZZ_CHECK(expected == asked_, "handshake asked: %d, after \"%s\"", asked_,
+               escaped(answer).c_str());
+    if (!asked_) return;
+    session_.tls_established();
+    asked_ = false;
+    handshaken_ = true;
+  }
+
+  // Sends what is left (a command the transcript ends inside, or what follows the close, which
+  // must get nothing) and returns the run; `handshaken` says whether a handshake was done.
+  Run finish(bool* handshaken) {
+    if (!rest_.empty()) feeder_.feed(rest_);
+    *handshaken = handshaken_;
+    return std::move(feeder_.run());
+  }
+
+ private:
+  Session& session_;
+  std::string_view rest_;
+  bool asked_ = false;
+  bool handshaken_ = false;
+  Feeder<Session, std::function<std::string(const Event&)>> feeder_;
+};
+
+// check_session, and a third feeding by `by_command(in, &handshaken)`, one command at a time
+// through a TurnClient that checks each answer: fed so, the session writes the same as fed
+// whole, or, when a TLS handshake was done (so nothing was dropped unread), passes check_output.
+template <typename RunSession, typename ByCommand, typename CheckOutput>
+void check_session_by_command(const Input& in, RunSession run, ByCommand by_command,
+                              CheckOutput check_output) {
+  const Run whole = check_session(in, run, check_output);
+  bool handshaken = false;
+  const Run turns = by_command(in, &handshaken);
+  if (handshaken)
+    check_output(std::string_view(turns.output));
+  else
+    check_same(whole, turns, "one command line at a time");
 }
 
 // The CRLF-ended line of `out` that starts at octet `at`, without its CRLF; moves `at` past it.

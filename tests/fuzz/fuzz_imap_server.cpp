@@ -152,35 +152,26 @@ Command command_of(std::string_view line, std::size_t max) {
 // data (6.2.2), and then no completion yet; the session closes only after LOGOUT's "* BYE" and
 // tagged OK (6.1.3), and always then; STARTTLS's OK, and only it, asks for the handshake.
 // Returns the run, the same as the whole feeding's unless a TLS handshake was done.
-fz::Run check_completions(const fz::Input& in, bool* handshake) {
+fz::Run check_completions(const fz::Input& in, bool* handshaken) {
   auto store = make_store();
   imap::ServerSession session(config(in), *store);
   session.set_now(1000);
-  bool tls_asked = false;
-  fz::Feeder feeder(session, [&](const imap::ServerEvent& e) {
-    tls_asked = tls_asked || e.kind == imap::ServerEvent::Kind::starttls;
-    return describe(e);
-  });
-  std::vector<Response> greeting = responses_in(feeder.run().output);
+  fz::TurnClient client(session, in.transcript, describe);
+  std::vector<Response> greeting = responses_in(client.output());
   FUZZ_CHECK(greeting.size() == 1 && greeting[0].tag == "*", "greeting \"%s\"",
-             fz::escaped(feeder.run().output).c_str());
+             fz::escaped(client.output()).c_str());
 
-  std::string_view rest = in.transcript;
   std::optional<Command> command;  // sent in part: a continuation request is pending
   std::size_t literal = 0;         // octets of literal the next turn starts with
   bool idle = false;               // the pending continuation is IDLE's
-  *handshake = false;
-  while (!rest.empty() && !session.closed()) {
+  while (!client.done()) {
+    std::string_view rest = client.rest();
     std::size_t eol = literal > rest.size() ? std::string_view::npos : rest.find("\r\n", literal);
-    if (eol == std::string_view::npos) {  // the transcript ends inside a command
-      feeder.feed(rest);
-      break;
-    }
-    std::string_view line = rest.substr(literal, eol - literal);
+    if (eol == std::string_view::npos) break;  // the transcript ends inside a command
+    std::string line(rest.substr(literal, eol - literal));
     bool first_line = !command;
     if (first_line) command = command_of(line, config(in).max_line_length);
-    std::string out = feeder.feed(rest.substr(0, eol + 2));
-    rest.remove_prefix(eol + 2);
+    std::string out = client.send(eol + 2);
     literal = 0;
     std::vector<Response> responses = responses_in(out);
     std::size_t continuations = 0, tagged = 0, untagged_bad = 0;
@@ -202,7 +193,8 @@ fz::Run check_completions(const fz::Input& in, bool* handshake) {
         FUZZ_CHECK(idle || command->name == "AUTHENTICATE",
                    "a continuation request that \"%s\" did not ask for", fz::escaped(line).c_str());
       }
-      FUZZ_CHECK(!session.closed() && !tls_asked, "closed or TLS after a continuation request");
+      FUZZ_CHECK(!session.closed(), "closed after a continuation request");
+      client.complete_handshake(false, out);
       continue;
     }
     FUZZ_CHECK(continuations == 0, "a continuation request after IDLE's: \"%s\"",
@@ -227,32 +219,18 @@ fz::Run check_completions(const fz::Input& in, bool* handshake) {
     FUZZ_CHECK(session.closed() == logout && (!logout || bye),
                "closed: %d after \"%s\" answered \"%s\"", session.closed(),
                fz::escaped(line).c_str(), fz::escaped(out).c_str());
-    bool starttls = !idle && command->name == "STARTTLS" && status == "OK";
-    FUZZ_CHECK(starttls == tls_asked, "STARTTLS answered \"%s\", handshake asked: %d",
-               fz::escaped(out).c_str(), tls_asked);
-    if (tls_asked) {
-      session.tls_established();
-      *handshake = true;
-      tls_asked = false;
-    }
+    client.complete_handshake(!idle && command->name == "STARTTLS" && status == "OK", out);
     command.reset();
     idle = false;
   }
-  if (session.closed()) feeder.feed(rest);
-  feeder.run().events += std::string(session.state_name()) + "\n";
-  return std::move(feeder.run());
+  fz::Run r = client.finish(handshaken);
+  r.events += std::string(session.state_name()) + "\n";
+  return r;
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  const fz::Input in(data, size);
-  const fz::Run whole = fz::check_session(in, run, check_responses);
-  bool handshake = false;
-  const fz::Run by_command = check_completions(in, &handshake);
-  if (handshake)
-    check_responses(by_command.output);
-  else
-    fz::check_same(whole, by_command, "one command line at a time");
+  fz::check_session_by_command(fz::Input(data, size), run, check_completions, check_responses);
   return 0;
 }

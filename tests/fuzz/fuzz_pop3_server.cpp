@@ -92,44 +92,35 @@ std::string upper(std::string_view s) {
 // SASL data, no command (RFC 5034 4); the session closes only after QUIT, and always after
 // QUIT's +OK (rfc1939.txt 6); STLS's +OK, and only it, asks for the handshake. Returns the run,
 // the same as the whole feeding's unless a TLS handshake was done.
-fz::Run check_statuses(const fz::Input& in, bool* handshake) {
+fz::Run check_statuses(const fz::Input& in, bool* handshaken) {
   auto store = make_store(in);
   pop3::ServerSession session(config(in), *store);
-  bool tls_asked = false;
-  fz::Feeder feeder(session, [&](const pop3::ServerEvent& e) {
-    tls_asked = tls_asked || e.kind == pop3::ServerEvent::Kind::starttls;
-    return describe(e);
-  });
-  std::vector<std::string_view> greeting = fz::crlf_lines(feeder.run().output);
+  fz::TurnClient client(session, in.transcript, describe);
+  std::vector<std::string_view> greeting = fz::crlf_lines(client.output());
   FUZZ_CHECK(greeting.size() == 1 && has_status(greeting[0], "+OK"), "greeting \"%s\"",
-             fz::escaped(feeder.run().output).c_str());
+             fz::escaped(client.output()).c_str());
 
-  std::string_view rest = in.transcript;
   std::string keyword;  // of the command being answered, upper case
   bool argument = false;
   bool sasl = false;  // the line is AUTH's SASL data
-  *handshake = false;
-  while (!rest.empty() && !session.closed()) {
-    std::size_t eol = rest.find("\r\n");
-    if (eol == std::string_view::npos) {  // the transcript ends inside a line
-      feeder.feed(rest);
-      break;
-    }
-    std::string_view line = rest.substr(0, eol);
-    std::string out = feeder.feed(rest.substr(0, eol + 2));
-    rest.remove_prefix(eol + 2);
+  while (!client.done()) {
+    std::size_t eol = client.rest().find("\r\n");
+    if (eol == std::string_view::npos) break;  // the transcript ends inside a line
+    std::string line(client.rest().substr(0, eol));
+    std::string out = client.send(eol + 2);
     if (!sasl) {
       std::size_t sp = line.find(' ');
       keyword = upper(line.substr(0, sp));
-      argument = sp != std::string_view::npos && sp + 1 < line.size();
+      argument = sp != std::string::npos && sp + 1 < line.size();
     }
     std::vector<std::string_view> lines = fz::crlf_lines(out);
     FUZZ_CHECK(!lines.empty(), "no response to \"%s\"", fz::escaped(line).c_str());
 
     if (lines[0] == "+" || lines[0].substr(0, 2) == "+ ") {
-      FUZZ_CHECK(keyword == "AUTH" && lines.size() == 1 && !session.closed() && !tls_asked,
+      FUZZ_CHECK(keyword == "AUTH" && lines.size() == 1 && !session.closed(),
                  "a continuation to \"%s\": \"%s\"", fz::escaped(line).c_str(),
                  fz::escaped(out).c_str());
+      client.complete_handshake(false, out);
       sasl = true;
       continue;
     }
@@ -154,32 +145,18 @@ fz::Run check_statuses(const fz::Input& in, bool* handshake) {
     bool quit = !sasl && keyword == "QUIT";
     FUZZ_CHECK(session.closed() ? quit : !(quit && ok), "closed: %d after \"%s\" answered \"%s\"",
                session.closed(), fz::escaped(line).c_str(), fz::escaped(out).c_str());
-    bool stls = !sasl && keyword == "STLS" && ok;
-    FUZZ_CHECK(stls == tls_asked, "\"%s\" answered \"%s\", handshake asked: %d",
-               fz::escaped(line).c_str(), fz::escaped(out).c_str(), tls_asked);
-    if (tls_asked) {
-      session.tls_established();
-      *handshake = true;
-      tls_asked = false;
-    }
+    client.complete_handshake(!sasl && keyword == "STLS" && ok, out);
     sasl = false;
   }
-  if (session.closed()) feeder.feed(rest);
+  fz::Run r = client.finish(handshaken);
   std::size_t left = store->find_account("uday")->inbox().messages().size();
-  feeder.run().events += "left " + std::to_string(left) + "\n";
-  return std::move(feeder.run());
+  r.events += "left " + std::to_string(left) + "\n";
+  return r;
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  const fz::Input in(data, size);
-  const fz::Run whole = fz::check_session(in, run, check_lines);
-  bool handshake = false;
-  const fz::Run by_command = check_statuses(in, &handshake);
-  if (handshake)
-    check_lines(by_command.output);
-  else
-    fz::check_same(whole, by_command, "one command line at a time");
+  fz::check_session_by_command(fz::Input(data, size), run, check_statuses, check_lines);
   return 0;
 }
