@@ -1091,23 +1091,28 @@ void ServerSession::end_of_line() {
   std::string text = std::exchange(command_, {});
   std::size_t segment = std::exchange(segment_length_, 0);
   std::string tag = tag_of(text);
-
-  if (std::exchange(too_long_, false)) {
-    output_ += tag + " BAD command line too long\r\n";
-    event(ServerEvent::Kind::protocol_error, "command line too long");
-    return;
-  }
+  bool too_long = std::exchange(too_long_, false);
 
   if (idle_tag_) {
-    // RFC 2177: only "DONE" ends IDLE; queued updates go out before the tagged reply.
+    // RFC 2177: the line after "+ idling" is IDLE's continuation, whatever it is (a long one
+    // too); only "DONE" ends IDLE well. Queued updates go out before the tagged reply.
     std::string idle = *std::exchange(idle_tag_, std::nullopt);
-    if (iequals(text, "DONE")) {
+    if (!too_long && iequals(text, "DONE")) {
       send_updates(true);
       output_ += idle + " OK IDLE terminated\r\n";
     } else {
       output_ += idle + " BAD expected DONE\r\n";
       event(ServerEvent::Kind::protocol_error, "IDLE ended without DONE");
     }
+    return;
+  }
+
+  if (too_long) {
+    // RFC 3501 7.1.3: when the line was cut before the tag ended, the command cannot be named,
+    // so the BAD is untagged.
+    if (text.find(' ') == std::string::npos) tag = "*";
+    output_ += tag + " BAD command line too long\r\n";
+    event(ServerEvent::Kind::protocol_error, "command line too long");
     return;
   }
 

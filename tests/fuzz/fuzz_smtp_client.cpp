@@ -16,14 +16,7 @@ namespace fz = mailsim::fuzz;
 
 namespace {
 
-const std::string message_text =
-    "From: Rav <rav@cms.com>\r\n"
-    "To: uday@ums.com\r\n"
-    "Subject: hi\r\n"
-    "Message-ID: <m1@cms.com>\r\n"
-    "\r\n"
-    "hello\r\n"
-    ".a line that starts with a period\r\n";
+const std::string message_text = fz::rav_to_uday("", ".a line that starts with a period\r\n");
 
 ClientConfig config(const fz::Input& in) {
   ClientConfig c;
@@ -48,37 +41,24 @@ Envelope envelope(const fz::Input& in) {
 // dot-stuffed message, whose lines are ours.
 void check_commands(std::string_view output) {
   const std::string data = msg::dot_stuff(message_text);
-  std::size_t at = 0;
-  while (at < output.size()) {
+  for (std::size_t at = 0; at < output.size();) {
     if (output.compare(at, data.size(), data) == 0) {
       at += data.size();
       continue;
     }
-    std::size_t end = output.find("\r\n", at);
-    FUZZ_CHECK(end != std::string_view::npos, "output ends inside a command: \"%s\"",
-               fz::escaped(output.substr(at)).c_str());
-    std::string_view line = output.substr(at, end - at);
-    FUZZ_CHECK(line.find_first_of("\r\n") == std::string_view::npos && line.size() + 2 <= 512,
-               "malformed command \"%s\"", fz::escaped(line).c_str());
-    at = end + 2;
+    std::string_view line = fz::take_line(output, at);
+    FUZZ_CHECK(line.size() + 2 <= 512, "command over 512 octets \"%s\"", fz::escaped(line).c_str());
   }
 }
 
+// Feeds the transcript in chunks (0: whole); with `tls`, completes each STARTTLS handshake as
+// soon as the engine asks for it.
 fz::Run run(const fz::Input& in, std::size_t chunk, bool tls) {
   ClientSession session(config(in), envelope(in));
-  fz::Run r;
-  r.output = session.take_output();
-  fz::for_each_chunk(in.transcript, chunk, [&](std::string_view piece) {
-    bool was_closed = session.closed();
-    session.receive(piece);
-    std::string out = session.take_output();
-    FUZZ_CHECK(!was_closed || out.empty(), "output after the session closed");
-    for (const ClientEvent& e : session.take_events()) {
-      r.events += std::to_string(static_cast<int>(e.kind)) + " " + e.reply.to_bytes() + " " +
-                  e.detail + "\n";
-      if (tls && e.kind == ClientEvent::Kind::starttls) session.tls_established();
-    }
-    r.output += out + session.take_output();
+  fz::Run r = fz::feed_session(session, in.transcript, chunk, [&](const ClientEvent& e) {
+    if (tls && e.kind == ClientEvent::Kind::starttls) session.tls_established();
+    return std::to_string(static_cast<int>(e.kind)) + " " + e.reply.to_bytes() + " " + e.detail +
+           "\n";
   });
   r.events += std::string(session.state_name()) + (session.succeeded() ? " ok\n" : "\n");
   return r;
@@ -88,10 +68,6 @@ fz::Run run(const fz::Input& in, std::size_t chunk, bool tls) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const fz::Input in(data, size);
-  const fz::Run whole = run(in, 0, false);
-  fz::check_bounded(whole, in.transcript.size());
-  check_commands(whole.output);
-  fz::check_same(whole, run(in, in.chunk, false), in.chunk);
-  if ((in.options >> 2) & 3) check_commands(run(in, 1, true).output);
+  fz::check_tls_session(in, (in.options >> 2) & 3, run, check_commands);
   return 0;
 }

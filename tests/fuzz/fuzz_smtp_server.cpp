@@ -71,24 +71,16 @@ void check_replies(std::string_view output) {
 fz::Run run(const fz::Input& in, std::size_t chunk, bool tls) {
   Backend backend;
   ServerSession session(config(in), backend);
-  fz::Run r;
   bool unanswered = false;  // a command got no reply yet
-  fz::for_each_chunk(in.transcript, chunk, [&](std::string_view piece) {
-    bool was_closed = session.closed();
-    session.receive(piece);
-    std::string out = session.take_output();
-    FUZZ_CHECK(!was_closed || out.empty(), "output after the session closed");
-    r.output += out;
-    for (const ServerEvent& e : session.take_events()) {
-      r.events += std::to_string(static_cast<int>(e.kind)) + " " + e.detail + "\n";
-      if (e.kind == ServerEvent::Kind::command_received) {
-        FUZZ_CHECK(!unanswered, "a command got no reply before \"%s\"",
-                   fz::escaped(e.detail).c_str());
-        unanswered = true;
-      }
-      if (e.kind == ServerEvent::Kind::reply_sent) unanswered = false;
-      if (tls && e.kind == ServerEvent::Kind::starttls) session.tls_established();
+  fz::Run r = fz::feed_session(session, in.transcript, chunk, [&](const ServerEvent& e) {
+    if (e.kind == ServerEvent::Kind::command_received) {
+      FUZZ_CHECK(!unanswered, "a command got no reply before \"%s\"",
+                 fz::escaped(e.detail).c_str());
+      unanswered = true;
     }
+    if (e.kind == ServerEvent::Kind::reply_sent) unanswered = false;
+    if (tls && e.kind == ServerEvent::Kind::starttls) session.tls_established();
+    return std::to_string(static_cast<int>(e.kind)) + " " + e.detail + "\n";
   });
   // rfc5321.txt 4.1.1: every command gets a reply; a client waiting for one would hang.
   FUZZ_CHECK(!unanswered, "the last complete command got no reply");
@@ -99,10 +91,6 @@ fz::Run run(const fz::Input& in, std::size_t chunk, bool tls) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const fz::Input in(data, size);
-  const fz::Run whole = run(in, 0, false);
-  fz::check_bounded(whole, in.transcript.size());
-  check_replies(whole.output);
-  fz::check_same(whole, run(in, in.chunk, false), in.chunk);
-  if (in.option(1)) check_replies(run(in, 1, true).output);
+  fz::check_tls_session(in, in.option(1), run, check_replies);
   return 0;
 }

@@ -4,16 +4,13 @@
 // server that speaks first (an IMAP or SMTP greeting) both versions put the greeting two round
 // trips after the ClientHello. Every flight's bytes on the wire include the record overhead.
 // Exit status 0 when every check holds.
-#include "sim/platform.hpp"
 #include "sim/tcp.hpp"
 #include "sim/tls.hpp"
-#include "sim/world.hpp"
+#include "tests/sim/timing_fixture.hpp"
 
 #include <simgrid/s4u.hpp>
-#include <xbt/log.h>
 
-#include <cmath>
-#include <cstdio>
+#include <map>
 #include <optional>
 
 namespace sg4 = simgrid::s4u;
@@ -21,51 +18,6 @@ using namespace mailsim;
 using sim::TlsVersion;
 
 namespace {
-
-int failures = 0;
-
-void check(const char* what, double got, double want)
-{
-  bool ok = std::fabs(got - want) < 1e-9;
-  std::printf("%-66s got %.9f want %.9f %s\n", what, got, want, ok ? "ok" : "FAILED");
-  failures += ok ? 0 : 1;
-}
-
-void check_count(const char* what, std::uint64_t got, std::uint64_t want)
-{
-  bool ok = got == want;
-  std::printf("%-66s got %llu want %llu %s\n", what, static_cast<unsigned long long>(got),
-              static_cast<unsigned long long>(want), ok ? "ok" : "FAILED");
-  failures += ok ? 0 : 1;
-}
-
-scenario::Scenario two_places()
-{
-  scenario::Scenario s;
-  s.name = "tls-timing";
-  s.end_s = 100;
-  s.places = {{"A", "", 0, 0, 0}, {"B", "", 0, 0, 0}};
-  s.links = {{"A", "B", 0.120, 1e6, "test"}};
-  s.dns.place = "A";
-  s.dns.address = "192.0.2.53";
-  scenario::Person p;
-  p.name = "P";
-  p.address = "p@example.org";
-  p.place = "A";
-  scenario::Device d;
-  d.name = "d";
-  d.host = "client";
-  d.address = "203.0.113.1";
-  d.access = {0.005, 12.5e6, ""};
-  p.devices.push_back(d);
-  scenario::Person q = p;
-  q.name = "Q";
-  q.place = "B";
-  q.devices[0].host = "server";
-  q.devices[0].address = "203.0.113.2";
-  s.people = {p, q};
-  return s;
-}
 
 // One connection of the test: which port, which TLS each side speaks, who speaks first.
 struct Case {
@@ -90,22 +42,17 @@ const std::string kPing = "ping\r\n";
 
 int main(int argc, char** argv)
 {
-  xbt_log_control_set("xbt_cfg.thres:warning");
-  sg4::Engine engine(&argc, argv);
-  sim::configure_network(engine);
-  auto s = two_places();
-  sim::World world(s, true);
-  const auto& client = world.platform().host("client");
-  const auto& server = world.platform().host("server");
-  const double L = 0.005 + 0.120 + 0.005;  // access, wide-area, access
-  const double B = 1e6;                     // the wide-area link is the bottleneck
-  const double cpu = world.costs().tls_handshake / 1e9;  // the server host runs 1 Gflop/s
+  timing_test::TwoPlaces test(&argc, argv, "tls-timing");
+  timing_test::Checks checks(66);
+  const double L = test.latency;
+  const double B = test.bandwidth;
+  const double cpu = test.world.costs().tls_handshake / 1e9;  // the server host runs 1 Gflop/s
 
   for (const auto& c : cases) {
     std::string key = "server:" + std::to_string(c.port);
-    world.listen(key, "echo");
-    sg4::Actor::create("server", server.host, [&server, c]() {
-      sim::Listener listener(server, c.port, "echo");
+    test.world.listen(key, "echo");
+    sg4::Actor::create("server", test.server.host, [&test, c]() {
+      sim::Listener listener(test.server, c.port, "echo");
       auto connection = listener.accept();
       auto socket = sim::accept_connection(connection, "echo");
       if (c.server)
@@ -117,10 +64,10 @@ int main(int argc, char** argv)
     })->daemonize();
   }
   std::vector<std::optional<TlsVersion>> agreed;
-  sg4::Actor::create("client", client.host, [&]() {
+  sg4::Actor::create("client", test.client.host, [&]() {
     for (const auto& c : cases) {
       sim::ConnectionSpec spec{"test", "client", "server", "push", true};
-      auto socket = sim::connect(client, "c", server, c.port, spec);
+      auto socket = sim::connect(test.client, "c", test.server, c.port, spec);
       // Let the handshake's ACK arrive first, so that no flight measured shares the link.
       sg4::this_actor::sleep_for(1);
       if (c.client)
@@ -135,7 +82,7 @@ int main(int argc, char** argv)
     // Let the last ACK reach the server before the simulation ends (no segment left behind).
     sg4::this_actor::sleep_for(1);
   });
-  engine.run();
+  test.engine.run();
 
   // Per connection: when the ClientHello (or, without TLS, the first data) was written, when
   // the client's first data and the server's greeting arrived, and the handshake's bytes.
@@ -145,7 +92,7 @@ int main(int argc, char** argv)
     bool data_marked = false;
   };
   std::map<std::string, Seen> seen;
-  for (const auto& e : world.recorder().events()) {
+  for (const auto& e : test.world.recorder().events()) {
     auto& x = seen[e.conn];
     if (e.kind == "tls") {
       if (x.start < 0)
@@ -181,39 +128,39 @@ int main(int argc, char** argv)
   const auto& c6 = seen["c6"];
 
   double plain = c1.data_arrival - c1.start;
-  check("no TLS: first data arrives L + n/B after it is written", plain, L + kPing.size() / B);
-  check_count("no TLS: its bytes are the payload", c1.data_bytes, kPing.size());
+  checks.time("no TLS: first data arrives L + n/B after it is written", plain,
+              L + kPing.size() / B);
+  checks.count("no TLS: its bytes are the payload", c1.data_bytes, kPing.size());
 
   auto v13 = TlsVersion::v1_3, v12 = TlsVersion::v1_2;
-  check("TLS 1.3: first data, from the ClientHello: 1 RTT more than without",
-        c2.data_arrival - c2.start,
-        plain + rtt + cpu + (bytes_of(v13) + ping_wire(v13) - kPing.size()) / B);
-  check("TLS 1.2: first data, from the ClientHello: 2 RTT more than without",
-        c3.data_arrival - c3.start,
-        plain + 2 * rtt + cpu + (bytes_of(v12) + ping_wire(v12) - kPing.size()) / B);
-  check_count("TLS 1.3: 3 handshake flights", c2.handshake_flights, 3);
-  check_count("TLS 1.2: 4 handshake flights", c3.handshake_flights, 4);
-  check_count("TLS 1.3: ClientHello 517 + server 3079 + Finished 64 bytes", c2.handshake_bytes,
-              517 + 3079 + 64);
-  check_count("TLS 1.2: 517 + 3013 + 93 + 51 bytes", c3.handshake_bytes, 517 + 3013 + 93 + 51);
-  check_count("TLS 1.3: 6 bytes of data are 6 + 22 on the wire", c2.data_bytes, 6 + 22);
-  check_count("TLS 1.2: 6 bytes of data are 6 + 29 on the wire", c3.data_bytes, 6 + 29);
-  check_count("TLS: the data flight is marked as inside TLS",
-              c2.data_marked && c3.data_marked && not c1.data_marked, 1);
+  checks.time("TLS 1.3: first data, from the ClientHello: 1 RTT more than without",
+              c2.data_arrival - c2.start,
+              plain + rtt + cpu + (bytes_of(v13) + ping_wire(v13) - kPing.size()) / B);
+  checks.time("TLS 1.2: first data, from the ClientHello: 2 RTT more than without",
+              c3.data_arrival - c3.start,
+              plain + 2 * rtt + cpu + (bytes_of(v12) + ping_wire(v12) - kPing.size()) / B);
+  checks.count("TLS 1.3: 3 handshake flights", c2.handshake_flights, 3);
+  checks.count("TLS 1.2: 4 handshake flights", c3.handshake_flights, 4);
+  checks.count("TLS 1.3: ClientHello 517 + server 3079 + Finished 64 bytes", c2.handshake_bytes,
+               517 + 3079 + 64);
+  checks.count("TLS 1.2: 517 + 3013 + 93 + 51 bytes", c3.handshake_bytes, 517 + 3013 + 93 + 51);
+  checks.count("TLS 1.3: 6 bytes of data are 6 + 22 on the wire", c2.data_bytes, 6 + 22);
+  checks.count("TLS 1.2: 6 bytes of data are 6 + 29 on the wire", c3.data_bytes, 6 + 29);
+  checks.count("TLS: the data flight is marked as inside TLS",
+               c2.data_marked && c3.data_marked && not c1.data_marked, 1);
 
   // Server speaks first: the greeting cannot ride before the handshake is over on the server.
   double hello13 = (kHello.size() + sim::tls_record_overhead(kHello.size(), v13)) / B;
   double hello12 = (kHello.size() + sim::tls_record_overhead(kHello.size(), v12)) / B;
-  check("TLS 1.3, server first: greeting 2 RTT after the ClientHello",
-        c4.greeting_arrival - c4.start, 2 * rtt + cpu + bytes_of(v13) / B + hello13);
-  check("TLS 1.2, server first: greeting 2 RTT after (rides with Finished)",
-        c5.greeting_arrival - c5.start, 2 * rtt + cpu + bytes_of(v12) / B + hello12);
+  checks.time("TLS 1.3, server first: greeting 2 RTT after the ClientHello",
+              c4.greeting_arrival - c4.start, 2 * rtt + cpu + bytes_of(v13) / B + hello13);
+  checks.time("TLS 1.2, server first: greeting 2 RTT after (rides with Finished)",
+              c5.greeting_arrival - c5.start, 2 * rtt + cpu + bytes_of(v12) / B + hello12);
 
-  check_count("a 1.3 client and a 1.2 server settle on TLS 1.2",
-              agreed.size() == cases.size() && agreed[5] == v12 && agreed[1] == v13, 1);
-  check("...and pay TLS 1.2's two round trips", c6.data_arrival - c6.start,
-        plain + 2 * rtt + cpu + (bytes_of(v12) + ping_wire(v12) - kPing.size()) / B);
+  checks.count("a 1.3 client and a 1.2 server settle on TLS 1.2",
+               agreed.size() == cases.size() && agreed[5] == v12 && agreed[1] == v13, 1);
+  checks.time("...and pay TLS 1.2's two round trips", c6.data_arrival - c6.start,
+              plain + 2 * rtt + cpu + (bytes_of(v12) + ping_wire(v12) - kPing.size()) / B);
 
-  std::printf("%s\n", failures == 0 ? "all TLS timing checks hold" : "TLS TIMING CHECKS FAILED");
-  return failures == 0 ? 0 : 1;
+  return checks.summary("all TLS timing checks hold", "TLS TIMING CHECKS FAILED");
 }

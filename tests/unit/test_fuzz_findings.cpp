@@ -6,6 +6,7 @@
 
 #include "models/dns.hpp"
 #include "models/http.hpp"
+#include "models/imap.hpp"
 #include "models/message.hpp"
 #include "models/pop3.hpp"
 #include "models/store.hpp"
@@ -98,4 +99,35 @@ TEST_CASE("rfc1035 4.1.4: compression keeps each name's case (RFC 4343 4.1)", "[
   REQUIRE(back->answers.size() == 2);
   CHECK(back->answers[0].name == "mail.Ums.com");
   CHECK(back->answers[1].name == "mail.ums.com");
+}
+
+TEST_CASE("rfc2177 3: a long line during IDLE ends IDLE, it is no command of its own",
+          "[imap][fuzz]") {
+  store::MailStore store("ums.com");
+  store.add_account("uday@ums.com", "secret");
+  imap::ServerConfig config{"mail.ums.com"};
+  config.max_line_length = 100;
+  imap::ServerSession server(config, store);
+  server.receive("a LOGIN uday secret\r\nb IDLE\r\n");
+  server.take_output();
+
+  // The line over the limit once got "c BAD command line too long", a reply to a command
+  // nobody sent, and IDLE went on.
+  server.receive("c " + std::string(120, 'x') + "\r\nd NOOP\r\n");
+  CHECK(server.take_output() == "b BAD expected DONE\r\nd OK NOOP completed\r\n");
+  CHECK_FALSE(server.idling());
+}
+
+TEST_CASE("rfc3501 7.1.3: a line cut before its tag ended gets an untagged BAD", "[imap][fuzz]") {
+  store::MailStore store("ums.com");
+  imap::ServerConfig config{"mail.ums.com"};
+  config.max_line_length = 100;
+  imap::ServerSession server(config, store);
+  server.take_output();
+
+  // The reply once carried the first 100 octets of the 150-octet tag: no tag the client sent.
+  server.receive(std::string(150, 't') + " NOOP\r\n");
+  CHECK(server.take_output() == "* BAD command line too long\r\n");
+  server.receive("a NOOP " + std::string(150, 'x') + "\r\n");
+  CHECK(server.take_output() == "a BAD command line too long\r\n");
 }
