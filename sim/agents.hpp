@@ -53,7 +53,8 @@ void send_mail(const scenario::Person& person, const scenario::Device& device,
 void check_mail(const scenario::Person& person, const scenario::Device& device,
                 const scenario::Step& step);
 
-// A read or move step: over IMAP on the server (UID STORE \Seen, UID MOVE), over POP3 only
+// A read or move step: over IMAP on the server (the body if the device lacks it, then UID STORE
+// \Seen; or UID MOVE), over POP3 only
 // on the device's own copy.
 void act_on_mail(const scenario::Person& person, const scenario::Device& device,
                  const scenario::Step& step);
