@@ -38,7 +38,8 @@ struct DeviceState {
   std::vector<Pop3Visit> pop3_visits;
   std::set<std::string> opened;                  // Message-IDs the user opened (read steps)
   std::map<std::string, std::string> folder_of;  // Message-ID -> folder it was moved to
-  int sessions = 0;                              // with the mailbox: check, read, move, IDLE
+  int sent = 0;      // messages it submitted that the server accepted (SMTP or webmail)
+  int sessions = 0;  // with the mailbox: check, read, move, IDLE
   // A device with "sync" (IMAP): its own view of the folders and flags, as last learned.
   imap::MailView view;
   double synced_at = -1;   // its last sync (LIST and every folder's flags) ended

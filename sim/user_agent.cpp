@@ -328,6 +328,8 @@ void client_send(const scenario::Person& person, const scenario::Device& device,
                                   : "message submitted; the user agent's part is done"
                : "submission failed: the server refused the message",
            c.message_id);
+  if (engine.succeeded())
+    state_of(person, device).sent++;
   if (engine.succeeded() && device.save_sent)
     keep_sent_copy(person, device, text, c.message_id);
 }
@@ -718,6 +720,8 @@ void web_session(const scenario::Person& person, const scenario::Device& device,
     trace_ua(me.name, "browser",
              engine.succeeded() ? "webmail accepted the message" : "webmail refused the message",
              connection.message_id);
+    if (engine.succeeded())
+      state.sent++;
     return;
   }
   for (const auto& id : read)
