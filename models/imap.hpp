@@ -33,8 +33,9 @@
 // greeting -> LOGIN -> SELECT folder -> UID SEARCH UNSEEN -> for each UID: UID FETCH uid
 // (BODY.PEEK[] FLAGS), then UID STORE uid +FLAGS (\Seen) -> LOGOUT. Tags are a1, a2, ...
 // Acting on one message instead (a user opens it, or moves it to a folder): LOGIN -> SELECT
-// INBOX -> UID SEARCH SUBJECT s -> UID STORE uid +FLAGS (\Seen), or UID MOVE uid folder
-// (CREATE folder and UID MOVE again on NO [TRYCREATE]) -> LOGOUT.
+// INBOX -> UID SEARCH SUBJECT s -> [UID FETCH uid (BODY.PEEK[] FLAGS), when the device lacks
+// the body] UID STORE uid +FLAGS (\Seen), or UID MOVE uid folder (CREATE folder and UID MOVE
+// again on NO [TRYCREATE]) -> LOGOUT.
 // Sync (a client that shows folders, as Thunderbird does): when the task above is done, instead
 // of LOGOUT: LIST "" "*", then each selectable folder in turn (INBOX first, as the task left it
 // selected; last, with SELECT rather than EXAMINE, when IDLE follows): EXAMINE it,

@@ -477,7 +477,8 @@ TEST_CASE("IMAP client: a user opens one message by subject: its body with BODY.
                         kMessage +
                         " FLAGS (\\Recent))\r\na4 OK UID FETCH completed\r\n"
                         "C: a5 UID STORE 2 +FLAGS (\\Seen)\r\n"
-                        "S: * 2 FETCH (UID 2 FLAGS (\\Recent \\Seen))\r\na5 OK UID STORE completed\r\n"
+                        "S: * 2 FETCH (UID 2 FLAGS (\\Recent \\Seen))\r\n"
+                        "a5 OK UID STORE completed\r\n"
                         "C: a6 LOGOUT\r\n") != std::string::npos);
   CHECK(client.succeeded());
   REQUIRE(client.fetched().size() == 1);
