@@ -2302,6 +2302,10 @@ void ClientSession::handle_tagged(std::string_view status, std::string_view text
         current_uid_ = to_fetch_.back();
         to_fetch_.clear();
         if (config_.move_to) return send_move();
+        if (config_.act_fetch) {
+          to_fetch_.push_back(current_uid_);
+          return next_message();
+        }
         return send(Step::store,
                     {"UID", "STORE", std::to_string(current_uid_), "+FLAGS", "(\\Seen)"});
       }
@@ -2334,6 +2338,10 @@ void ClientSession::handle_tagged(std::string_view status, std::string_view text
                     {"UID", "STORE", std::to_string(current_uid_), "+FLAGS", "(\\Seen)"});
       }
       current_.reset();
+      if (config_.act_subject) {  // the message to open is gone, or the server refused
+        fail(fmt::format("FETCH failed: {}", ok ? "no message text returned" : text));
+        return send(Step::logout, {"LOGOUT"});
+      }
       return next_message();  // gone meanwhile: go on with the others
 
     case Step::store:

@@ -33,8 +33,9 @@
 // greeting -> LOGIN -> SELECT folder -> UID SEARCH UNSEEN -> for each UID: UID FETCH uid
 // (BODY.PEEK[] FLAGS), then UID STORE uid +FLAGS (\Seen) -> LOGOUT. Tags are a1, a2, ...
 // Acting on one message instead (a user opens it, or moves it to a folder): LOGIN -> SELECT
-// INBOX -> UID SEARCH SUBJECT s -> UID STORE uid +FLAGS (\Seen), or UID MOVE uid folder
-// (CREATE folder and UID MOVE again on NO [TRYCREATE]) -> LOGOUT.
+// INBOX -> UID SEARCH SUBJECT s -> [UID FETCH uid (BODY.PEEK[] FLAGS), when the device lacks
+// the body] UID STORE uid +FLAGS (\Seen), or UID MOVE uid folder (CREATE folder and UID MOVE
+// again on NO [TRYCREATE]) -> LOGOUT.
 // Sync (a client that shows folders, as Thunderbird does): when the task above is done, instead
 // of LOGOUT: LIST "" "*", then each selectable folder in turn (INBOX first, as the task left it
 // selected; last, with SELECT rather than EXAMINE, when IDLE follows): EXAMINE it,
@@ -237,9 +238,13 @@ struct ClientConfig {
   std::set<std::string> open;
   // Set: instead of reading new mail, act on the newest INBOX message whose Subject contains
   // act_subject (UID SEARCH SUBJECT): with move_to, UID MOVE it there (RFC 6851 3.1), creating
-  // the folder on NO [TRYCREATE] (RFC 3501 6.3.3); without, UID STORE +FLAGS (\Seen).
+  // the folder on NO [TRYCREATE] (RFC 3501 6.3.3); without, open it as a phone does: with
+  // act_fetch, UID FETCH uid (BODY.PEEK[] FLAGS) (RFC 3501 6.4.5: no \Seen yet), then
+  // UID STORE +FLAGS (\Seen) (RFC 3501 6.4.6); without act_fetch (the device holds the body
+  // already) only the STORE.
   std::optional<std::string> act_subject;
   std::optional<std::string> move_to;
+  bool act_fetch = false;
   // Sync the folder list and every folder's flags after the task (see the top of the file),
   // starting from the view `known`; then, with idle, stay in IDLE on INBOX.
   bool sync = false;
@@ -259,7 +264,7 @@ struct ClientEvent {
   enum class Kind {
     response_received,
     header_fetched,  // headers first: one message's header section and size
-    message_fetched,
+    message_fetched,  // a whole message (a check, or a read step with act_fetch)
     message_appended,
     message_seen,   // act_subject: \Seen is set on the server (detail: "UID n")
     message_moved,  // act_subject with move_to: the message is in move_to (detail: the folder)

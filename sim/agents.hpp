@@ -38,7 +38,8 @@ struct DeviceState {
   std::vector<Pop3Visit> pop3_visits;
   std::set<std::string> opened;                  // Message-IDs the user opened (read steps)
   std::map<std::string, std::string> folder_of;  // Message-ID -> folder it was moved to
-  int sessions = 0;                              // with the mailbox: check, read, move, IDLE
+  int sent = 0;      // messages it submitted that the server accepted (SMTP or webmail)
+  int sessions = 0;  // with the mailbox: check, read, move, IDLE
   // A device with "sync" (IMAP): its own view of the folders and flags, as last learned.
   imap::MailView view;
   double synced_at = -1;   // its last sync (LIST and every folder's flags) ended
@@ -53,7 +54,8 @@ void send_mail(const scenario::Person& person, const scenario::Device& device,
 void check_mail(const scenario::Person& person, const scenario::Device& device,
                 const scenario::Step& step);
 
-// A read or move step: over IMAP on the server (UID STORE \Seen, UID MOVE), over POP3 only
+// A read or move step: over IMAP on the server (the body if the device lacks it, then UID STORE
+// \Seen; or UID MOVE), over POP3 only
 // on the device's own copy.
 void act_on_mail(const scenario::Person& person, const scenario::Device& device,
                  const scenario::Step& step);

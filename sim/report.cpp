@@ -514,10 +514,11 @@ void write_summary(std::ostream& out, const World& world)
   }
   out << "\nOn the devices at the end:\n";
   for (const auto& [host, state] : device_states())
-    out << fmt::format("  {:<22} ({}'s {}): {} message{} downloaded or read, {} session{}{}\n",
-                       host, state.person, state.device, state.messages.size(),
-                       state.messages.size() == 1 ? "" : "s", state.sessions,
-                       state.sessions == 1 ? "" : "s",
+    out << fmt::format("  {:<22} ({}'s {}): {} message{} sent, {} message{} downloaded or read, "
+                       "{} mailbox session{}{}\n",
+                       host, state.person, state.device, state.sent, state.sent == 1 ? "" : "s",
+                       state.messages.size(), state.messages.size() == 1 ? "" : "s",
+                       state.sessions, state.sessions == 1 ? "" : "s",
                        state.idle_conn.empty()
                            ? ""
                            : fmt::format(" ({} still open, in IDLE)", state.idle_conn));

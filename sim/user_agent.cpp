@@ -328,6 +328,8 @@ void client_send(const scenario::Person& person, const scenario::Device& device,
                                   : "message submitted; the user agent's part is done"
                : "submission failed: the server refused the message",
            c.message_id);
+  if (engine.succeeded())
+    state_of(person, device).sent++;
   if (engine.succeeded() && device.save_sent)
     keep_sent_copy(person, device, text, c.message_id);
 }
@@ -514,8 +516,9 @@ void client_check(const scenario::Person& person, const scenario::Device& device
 }
 
 // A read or move step by a desktop client. Over IMAP the change is made on the server, where
-// every device of the person will see it at its next sync; over POP3 the server holds no
-// folders or flags for the device, so only the device's own copy changes.
+// every device of the person will see it at its next sync; a read first downloads the body
+// the device does not hold yet, as opening a message on a phone does. Over POP3 the server
+// holds no folders or flags for the device, so only the device's own copy changes.
 void client_act(const scenario::Person& person, const scenario::Device& device,
                 const scenario::Step& step)
 {
@@ -573,14 +576,26 @@ void client_act(const scenario::Person& person, const scenario::Device& device,
   config.act_subject = step.reply_subject;
   if (move)
     config.move_to = step.folder;
+  config.act_fetch = not move && id.empty();  // opening downloads the body, unless it is here
   config.sync = device.sync;
   config.known = state.view;
   imap::ClientSession engine(config);
   std::string failure;
+  auto& connection = socket->connection();
   drive_session(*socket, engine, [&](const std::vector<imap::ClientEvent>& events) {
     for (const auto& e : events) {
       if (e.kind == imap::ClientEvent::Kind::failed)
         failure = e.detail;
+      if (e.kind == imap::ClientEvent::Kind::message_fetched) {
+        id = msg::find_header(e.message.text, "Message-ID").value_or("");
+        state.messages.push_back(id);
+        state.headers.push_back(header_section(e.message.text));
+        mark_read(id, person.address, me, connection, "IMAP");
+        trace_ua(me.name, "mua",
+                 fmt::format("the {} downloaded the body of \"{}\" to show it", device.name,
+                             step.reply_subject),
+                 id);
+      }
       if (e.kind == imap::ClientEvent::Kind::folder_synced) {
         state.view = engine.view();
         state.synced_at = sg4::Engine::get_clock();
@@ -705,6 +720,8 @@ void web_session(const scenario::Person& person, const scenario::Device& device,
     trace_ua(me.name, "browser",
              engine.succeeded() ? "webmail accepted the message" : "webmail refused the message",
              connection.message_id);
+    if (engine.succeeded())
+      state.sent++;
     return;
   }
   for (const auto& id : read)

@@ -6,8 +6,7 @@ it, docs/tutorial.md names it (`NAME`), tests/golden/NAME.txt exists (so the gol
 test runs it and fails on a NOT MET expectation), and its `expect` block states the
 four kinds of fact issue 4 asks of a scenario: who held which role (`role`), which
 mailbox held what (`mailbox` or `device`), how many bytes (`bytes`) and how long
-(`latency`, or `trace` with `under` or `over`). A scenario named in PENDING may lack
-kinds of fact for the reason given; it is reported, not failed.
+(`latency`, or `trace` with `under` or `over`). A scenario that lacks one fails.
 
 Usage: check_scenarios_listed.py MAILSIM SOURCE_DIR
 """
@@ -16,12 +15,6 @@ import json
 import os
 import subprocess
 import sys
-
-PENDING = {
-    "two-devices-imap": "time: the two-devices scenarios are being rewritten on another branch",
-    "two-devices-pop3": "time: the two-devices scenarios are being rewritten on another branch",
-}
-
 
 def kinds_of_fact(expect):
     """The kinds of fact an expect block states: role, mailbox, bytes, time."""
@@ -66,9 +59,7 @@ def main():
         doc = json.load(open(os.path.join(source_dir, "scenarios", name + ".json"),
                             encoding="utf-8"))
         missing = {"role", "mailbox", "bytes", "time"} - kinds_of_fact(doc.get("expect", []))
-        if missing and name in PENDING:
-            print(f"{name}: pending ({PENDING[name]}): no {', '.join(sorted(missing))} fact")
-        elif missing:
+        if missing:
             fail(name, f"its expect block states no {', '.join(sorted(missing))} fact")
         if "lesson" not in doc:
             fail(name, "no lesson: its summary names no idea")

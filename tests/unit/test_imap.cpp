@@ -454,8 +454,50 @@ TEST_CASE("IMAP client: headers first, then only the chosen message whole (RFC 3
   CHECK(headers[1].size == 91);
 }
 
-TEST_CASE("IMAP client: a user opens one message by subject, the Seen flag on the server "
-          "(RFC 3501 6.4.4, 6.4.6)",
+TEST_CASE("IMAP client: a user opens one message by subject: its body with BODY.PEEK[], then "
+          "the Seen flag with UID STORE (RFC 3501 6.4.4, 6.4.5, 6.4.6)",
+          "[imap]") {
+  auto store = make_store(0);
+  store->deliver("uday@ums.com", kMultipart, 1);
+  store->deliver("uday@ums.com", kMessage, 2);
+  imap::ServerSession server({"mail.ums.com"}, *store);
+  auto config = client_config("uday@ums.com", "secret");
+  config.act_subject = "hi";
+  config.act_fetch = true;
+  imap::ClientSession client(config);
+  std::string transcript = converse(client, server);
+
+  INFO(transcript);
+  // 6.4.5: BODY.PEEK[] leaves \Seen unset, so the FETCH answers FLAGS (\Recent); 6.4.6: STORE
+  // sets it and the server returns the new flags.
+  CHECK(transcript.find("C: a3 UID SEARCH SUBJECT hi\r\nS: * SEARCH 2\r\n"
+                        "a3 OK UID SEARCH completed\r\n"
+                        "C: a4 UID FETCH 2 (BODY.PEEK[] FLAGS)\r\n"
+                        "S: * 2 FETCH (UID 2 BODY[] {91}\r\n" +
+                        kMessage +
+                        " FLAGS (\\Recent))\r\na4 OK UID FETCH completed\r\n"
+                        "C: a5 UID STORE 2 +FLAGS (\\Seen)\r\n"
+                        "S: * 2 FETCH (UID 2 FLAGS (\\Recent \\Seen))\r\n"
+                        "a5 OK UID STORE completed\r\n"
+                        "C: a6 LOGOUT\r\n") != std::string::npos);
+  CHECK(client.succeeded());
+  REQUIRE(client.fetched().size() == 1);
+  CHECK(client.fetched()[0].uid == 2);
+  CHECK(client.fetched()[0].text == kMessage);
+  CHECK(client.fetched()[0].flags == std::set<std::string>{"\\Recent", "\\Seen"});
+  CHECK(inbox(*store).messages()[0].flags.empty());
+  CHECK(inbox(*store).messages()[1].flags == std::set<std::string>{"\\Seen"});
+  int fetched = 0, seen = 0;
+  for (const auto& e : client.take_events()) {
+    fetched += e.kind == imap::ClientEvent::Kind::message_fetched && e.message.text == kMessage;
+    seen += e.kind == imap::ClientEvent::Kind::message_seen && e.detail == "UID 2";
+  }
+  CHECK(fetched == 1);
+  CHECK(seen == 1);
+}
+
+TEST_CASE("IMAP client: a device that holds the body already opens the message with the "
+          "Seen flag alone (RFC 3501 6.4.4, 6.4.6)",
           "[imap]") {
   auto store = make_store(0);
   store->deliver("uday@ums.com", kMultipart, 1);
@@ -507,6 +549,16 @@ TEST_CASE("IMAP client: a user moves a message to a new folder: UID MOVE, NO [TR
   imap::ClientSession missing(config);
   converse(missing, again);
   CHECK_FALSE(missing.succeeded());
+
+  // A read step that would fetch the body fails just the same when nothing matches.
+  imap::ServerSession third({"mail.ums.com"}, *store);
+  config.move_to.reset();
+  config.act_fetch = true;
+  imap::ClientSession unread(config);
+  std::string t3 = converse(unread, third);
+  CHECK_FALSE(unread.succeeded());
+  CHECK(t3.find("UID FETCH") == std::string::npos);
+  CHECK(t3.find("UID STORE") == std::string::npos);
 }
 
 TEST_CASE("IMAP client: quoted strings and literals as the grammar needs (RFC 3501 4.3)",
