@@ -321,7 +321,14 @@ void write_device_copies(std::ostream& out, const World& world)
       acts |= device->sync;
   if (not acts)
     return;
-  out << "\nEach device's own copies (IMAP keeps folders and flags on the server, above):\n";
+  bool pop3 = false;
+  for (const auto& [host, state] : device_states())
+    if (const auto* device = device_on(world, host))
+      pop3 |= device->retrieval == scenario::Retrieval::pop3_delete ||
+              device->retrieval == scenario::Retrieval::pop3_keep;
+  out << (pop3 ? "\nEach device's own copies (POP3 keeps no folders or read marks on the server):\n"
+               : "\nEach device's own copies (IMAP keeps folders and flags on the server, "
+                 "above):\n");
   std::map<std::string, std::vector<std::pair<std::string, Shown>>> by_person;
   for (const auto& [host, state] : device_states()) {
     const auto* device = device_on(world, host);
