@@ -1128,6 +1128,8 @@ void Reader::read_providers() {
     provider.access = access(object, here, Access{0.001, 1.25e9});
     if (auto cpu = quantity(object, "cpu", here / "cpu", cpu_units, true))
       provider.cpu_flops = *cpu;
+    if (const Json* limit = member(object, "process_limit"); limit && limit->is_number_integer())
+      provider.process_limit = limit->get<int>();
     read_outages_and_queue(object, here, provider);
     provider.tls = tls_settings(member(object, "tls"), scenario_.tls, tls_written_);
 

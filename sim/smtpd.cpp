@@ -5,10 +5,13 @@
 // mail submitted inside TLS). One actor per connection runs smtp::ServerSession;
 // what the engine accepts is written to the queue (a CPU cost standing for the
 // queue file's write and fsync) before the 250 reply goes out, then handed to
-// the queue manager.
+// the queue manager. Each port runs at most the provider's process_limit sessions at once
+// (Postfix's maxproc per master.cf service, sim/process_limit.hpp); a connection beyond it
+// waits, after its handshake, for a session to end before it gets its 220 greeting.
 #include "sim/daemons.hpp"
 
 #include "models/message.hpp"
+#include "sim/process_limit.hpp"
 #include "sim/session.hpp"
 
 #include <fmt/format.h>
@@ -113,10 +116,11 @@ void configure_tls(const scenario::Provider& provider, smtp::Service service, bo
 }
 
 void smtpd_session(const scenario::Provider& provider, smtp::Service service, bool implicit_tls,
-                   std::shared_ptr<Connection> connection)
+                   std::shared_ptr<Connection> connection, ProcessLimit& processes)
 {
   auto& world = World::get();
   Socket socket = accept_connection(connection, "smtpd");
+  processes.take();
   if (implicit_tls)
     tls_accept(socket, provider.tls.version);
   SmtpdBackend backend(provider, *connection);
@@ -167,6 +171,7 @@ void smtpd_session(const scenario::Provider& provider, smtp::Service service, bo
       qmgr_enqueue(provider.domain, std::move(queued));
     }
   }, after_write);
+  processes.give_back();
 }
 
 }  // namespace
@@ -177,9 +182,11 @@ void start_smtpd(const scenario::Provider& provider, smtp::Service service, bool
   int port = implicit_tls                               ? kPortSubmissions
              : service == smtp::Service::submission ? kPortSubmission
                                                     : kPortSmtp;
+  auto processes = std::make_shared<ProcessLimit>(
+      provider.process_limit, fmt::format("smtpd on {}:{}", provider.host, port));
   start_listener(host, port, "smtpd",
-                 [&provider, service, implicit_tls](std::shared_ptr<Connection> c) {
-                   smtpd_session(provider, service, implicit_tls, std::move(c));
+                 [&provider, service, implicit_tls, processes](std::shared_ptr<Connection> c) {
+                   smtpd_session(provider, service, implicit_tls, std::move(c), *processes);
                  });
 }
 
