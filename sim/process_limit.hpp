@@ -16,13 +16,14 @@
 // fairness, re-solved at every event. Without a limit an overloaded server holds every
 // client's session at once (tens of thousands in the 100,000-pair benchmark) and each event
 // costs time proportional to them; with it, at most `limit` executions share the CPU and the
-// rest wait as plain data (docs/performance.md).
+// rest wait suspended, which costs the solver nothing (docs/performance.md).
 #pragma once
 
 #include <simgrid/s4u.hpp>
 
 #include <deque>
 #include <string>
+#include <utility>
 
 namespace mailsim::sim {
 
