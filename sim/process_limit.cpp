@@ -6,22 +6,23 @@
 
 XBT_LOG_NEW_DEFAULT_SUBCATEGORY(mailsim_process_limit, mailsim, "Process limits of services");
 
-namespace sg4 = simgrid::s4u;
-
 namespace mailsim::sim {
 
-void ProcessLimit::take()
+bool ProcessLimit::try_take()
 {
-  if (limit_ <= 0 || busy_ < limit_) {
-    busy_++;
-    return;
-  }
+  if (limit_ > 0 && busy_ >= limit_)
+    return false;
+  busy_++;
+  return true;
+}
+
+void ProcessLimit::wait(Socket& socket, std::function<void()> start)
+{
   if (not std::exchange(warned_, true))
     XBT_WARN("%s reached its process limit of %d: new clients wait for a free process",
              service_.c_str(), limit_);
-  // give_back() hands its process straight to the actor it resumes: busy_ stays the same.
-  waiting_.push_back(sg4::Actor::self());
-  sg4::this_actor::suspend();
+  socket.park(kernel_);
+  waiting_.push_back(std::move(start));
 }
 
 void ProcessLimit::give_back()
@@ -30,9 +31,10 @@ void ProcessLimit::give_back()
     busy_--;
     return;
   }
-  auto next = waiting_.front();
+  // The process goes straight to the next connection: busy_ stays the same.
+  auto start = std::move(waiting_.front());
   waiting_.pop_front();
-  next->resume();
+  start();
 }
 
 }  // namespace mailsim::sim

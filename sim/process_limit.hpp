@@ -5,23 +5,29 @@
 // (default_process_limit). The kernel completes the TCP handshake of every connection
 // whether or not a process is free; a connection beyond the limit waits in the listen queue
 // until a process calls accept(), and only then does the client get its 220 greeting.
-// ProcessLimit keeps that count for one listening service. A session actor takes a process
-// after its handshake: at once while fewer than the limit are busy, otherwise it suspends
-// itself in a FIFO of waiting connections. When a session ends it gives its process back,
-// and the longest-waiting connection resumes. The listen backlog is taken as unbounded (a
-// real one drops SYNs beyond net.core.somaxconn, and clients send them again).
+// ProcessLimit keeps that count for one listening service. A session actor does the
+// handshake (the kernel's part) and then takes a process at once while fewer than the limit are
+// busy. Otherwise the connection waits as plain data, in arrival order, and the actor ends: no
+// process, no actor, as in the real kernel. What the client sends meanwhile (a ClientHello on
+// 465) is held for it by the listener, which stands for the kernel's socket buffer. When a
+// session ends it gives its process back, and the longest-waiting connection gets a new
+// session actor. The listen backlog is taken as unbounded (a real one drops SYNs beyond
+// net.core.somaxconn, and clients send them again).
 //
 // Why it matters to the simulation: every busy session spends CPU on the server host as a
 // SimGrid execution, and SimGrid shares a host among all of its executions by max-min
 // fairness, re-solved at every event. Without a limit an overloaded server holds every
 // client's session at once (tens of thousands in the 100,000-pair benchmark) and each event
 // costs time proportional to them; with it, at most `limit` executions share the CPU and the
-// rest wait suspended, which costs the solver nothing (docs/performance.md).
+// rest wait as data, which costs the solver nothing (docs/performance.md).
 #pragma once
+
+#include "sim/tcp.hpp"
 
 #include <simgrid/s4u.hpp>
 
 #include <deque>
+#include <functional>
 #include <string>
 #include <utility>
 
@@ -31,9 +37,14 @@ namespace mailsim::sim {
 class ProcessLimit {
  public:
   ProcessLimit(int limit, std::string service) : limit_(limit), service_(std::move(service)) {}
-  // Takes a free process for the calling session actor, first waiting for one if all are busy.
-  void take();
-  // Gives the caller's process back: the connection that has waited longest takes it.
+  // The actor that holds what waiting connections receive (the service's listener).
+  void set_kernel(simgrid::s4u::ActorPtr kernel) { kernel_ = std::move(kernel); }
+  // Takes a free process, if there is one.
+  bool try_take();
+  // Queues a connection that found every process busy; `start` runs its session once it has
+  // one. Until then the socket's incoming flights are held by the kernel.
+  void wait(Socket& socket, std::function<void()> start);
+  // Gives a process back: the connection that has waited longest takes it.
   void give_back();
 
  private:
@@ -41,7 +52,8 @@ class ProcessLimit {
   std::string service_;  // "smtpd on mail.cms.com:587", for the warning
   int busy_ = 0;
   bool warned_ = false;
-  std::deque<simgrid::s4u::ActorPtr> waiting_;
+  simgrid::s4u::ActorPtr kernel_;
+  std::deque<std::function<void()>> waiting_;
 };
 
 }  // namespace mailsim::sim

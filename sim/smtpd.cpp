@@ -115,12 +115,11 @@ void configure_tls(const scenario::Provider& provider, smtp::Service service, bo
   }
 }
 
-void smtpd_session(const scenario::Provider& provider, smtp::Service service, bool implicit_tls,
-                   std::shared_ptr<Connection> connection, ProcessLimit& processes)
+// One SMTP session on an accepted connection, in a process of its own.
+void serve_smtp(const scenario::Provider& provider, smtp::Service service, bool implicit_tls,
+                const std::shared_ptr<Connection>& connection, Socket& socket)
 {
   auto& world = World::get();
-  Socket socket = accept_connection(connection, "smtpd");
-  processes.take();
   if (implicit_tls)
     tls_accept(socket, provider.tls.version);
   SmtpdBackend backend(provider, *connection);
@@ -171,7 +170,28 @@ void smtpd_session(const scenario::Provider& provider, smtp::Service service, bo
       qmgr_enqueue(provider.domain, std::move(queued));
     }
   }, after_write);
-  processes.give_back();
+}
+
+// The kernel's handshake, then the session at once if a process is free, or later, in an
+// actor of its own, when one is given back.
+void smtpd_session(const scenario::Provider& provider, smtp::Service service, bool implicit_tls,
+                   std::shared_ptr<Connection> connection, ProcessLimit& processes)
+{
+  auto socket = std::make_shared<Socket>(accept_connection(connection, "smtpd"));
+  auto serve = [&provider, service, implicit_tls, connection, socket, &processes]() {
+    serve_smtp(provider, service, implicit_tls, connection, *socket);
+    processes.give_back();
+  };
+  if (processes.try_take()) {
+    serve();
+    return;
+  }
+  processes.wait(*socket, [connection, socket, serve]() {
+    sg4::Actor::create("smtpd", connection->server_host->host, [socket, serve]() {
+      socket->adopt();
+      serve();
+    })->daemonize();
+  });
 }
 
 }  // namespace
@@ -184,10 +204,12 @@ void start_smtpd(const scenario::Provider& provider, smtp::Service service, bool
                                                     : kPortSmtp;
   auto processes = std::make_shared<ProcessLimit>(
       provider.process_limit, fmt::format("smtpd on {}:{}", provider.host, port));
-  start_listener(host, port, "smtpd",
-                 [&provider, service, implicit_tls, processes](std::shared_ptr<Connection> c) {
-                   smtpd_session(provider, service, implicit_tls, std::move(c), *processes);
-                 });
+  // The listener stands for the kernel: it holds what waiting connections receive.
+  processes->set_kernel(start_listener(
+      host, port, "smtpd",
+      [&provider, service, implicit_tls, processes](std::shared_ptr<Connection> c) {
+        smtpd_session(provider, service, implicit_tls, std::move(c), *processes);
+      }));
 }
 
 void start_mail_server(const scenario::Provider& provider)

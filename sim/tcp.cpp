@@ -199,10 +199,31 @@ void Socket::receive_handshake()
   }
 }
 
+void Socket::park(sg4::ActorPtr holder)
+{
+  connection_->inbox(side_)->set_receiver(std::move(holder));
+}
+
+void Socket::adopt()
+{
+  connection_->inbox(side_)->set_receiver(sg4::Actor::self());
+  adopted_ = true;
+}
+
 std::unique_ptr<Socket::Segment> Socket::next_segment()
 {
-  std::unique_ptr<Segment> segment(connection_->inbox(side_)->get<Segment>());
-  double now = sg4::Engine::get_clock();
+  Segment* received = nullptr;
+  double now;
+  if (std::exchange(adopted_, false)) {
+    // A flight that came while the socket was parked arrived then, not when it is read.
+    auto comm = connection_->inbox(side_)->get_async<Segment>(&received);
+    comm->wait();
+    now = comm->get_finish_time();
+  } else {
+    received = connection_->inbox(side_)->get<Segment>();
+    now = sg4::Engine::get_clock();
+  }
+  std::unique_ptr<Segment> segment(received);
   World::get().recorder().set_arrival(segment->event, now);
   if (segment->handshake_event != kNoEvent)
     World::get().recorder().set_arrival(segment->handshake_event, now);
