@@ -21,7 +21,7 @@ void ProcessLimit::wait(Socket& socket, std::function<void()> start)
   if (not std::exchange(warned_, true))
     XBT_WARN("%s reached its process limit of %d: new clients wait for a free process",
              service_.c_str(), limit_);
-  socket.park(kernel_);
+  socket.park(simgrid::s4u::ActorPtr(kernel_));
   waiting_.push_back(std::move(start));
 }
 

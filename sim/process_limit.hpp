@@ -37,8 +37,9 @@ namespace mailsim::sim {
 class ProcessLimit {
  public:
   ProcessLimit(int limit, std::string service) : limit_(limit), service_(std::move(service)) {}
-  // The actor that holds what waiting connections receive (the service's listener).
-  void set_kernel(simgrid::s4u::ActorPtr kernel) { kernel_ = std::move(kernel); }
+  // The actor that holds what waiting connections receive (the service's listener, which
+  // lives as long as the simulation; not owned, as it owns this limit).
+  void set_kernel(simgrid::s4u::Actor* kernel) { kernel_ = kernel; }
   // Takes a free process, if there is one.
   bool try_take();
   // Queues a connection that found every process busy; `start` runs its session once it has
@@ -52,7 +53,7 @@ class ProcessLimit {
   std::string service_;  // "smtpd on mail.cms.com:587", for the warning
   int busy_ = 0;
   bool warned_ = false;
-  simgrid::s4u::ActorPtr kernel_;
+  simgrid::s4u::Actor* kernel_ = nullptr;
   std::deque<std::function<void()>> waiting_;
 };
 

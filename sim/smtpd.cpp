@@ -205,11 +205,12 @@ void start_smtpd(const scenario::Provider& provider, smtp::Service service, bool
   auto processes = std::make_shared<ProcessLimit>(
       provider.process_limit, fmt::format("smtpd on {}:{}", provider.host, port));
   // The listener stands for the kernel: it holds what waiting connections receive.
-  processes->set_kernel(start_listener(
+  auto listener = start_listener(
       host, port, "smtpd",
       [&provider, service, implicit_tls, processes](std::shared_ptr<Connection> c) {
         smtpd_session(provider, service, implicit_tls, std::move(c), *processes);
-      }));
+      });
+  processes->set_kernel(listener.get());
 }
 
 void start_mail_server(const scenario::Provider& provider)
