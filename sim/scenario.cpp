@@ -1131,6 +1131,8 @@ void Reader::read_providers() {
       provider.cpu_flops = *cpu;
     if (const Json* v = member(object, "pipelining"); v && v->is_boolean())
       provider.pipelining = v->get<bool>();
+    if (const Json* limit = member(object, "process_limit"); limit && limit->is_number_integer())
+      provider.process_limit = limit->get<int>();
     read_outages_and_queue(object, here, provider);
     provider.tls = tls_settings(member(object, "tls"), scenario_.tls, tls_written_);
 

@@ -102,6 +102,7 @@ struct Provider {
                              // empty: no MX, the domain gets an A record (RFC 5321 5.1)
   Access access;           // data-centre uplink; default 1 ms, 1.25e9 B/s (10 Gbit/s)
   double cpu_flops = 1e9;  // server host speed
+  int process_limit = 100;  // smtpd sessions at once per port (Postfix's default_process_limit)
   std::vector<Outage> down;  // when the server host is off, in time order
   QueuePolicy queue;
   Tls tls;                 // the scenario's "tls", overridden field by field by its own

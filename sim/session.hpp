@@ -66,12 +66,14 @@ void drive_session(Socket& socket, Engine& engine, OnEvents on_events)
 // Starts a daemon actor that listens on host:port and runs `session` (a
 // callable taking std::shared_ptr<Connection>) in a new actor per connection,
 // as a real server gives each connection its own process or socket.
+// Returns the listener actor.
 template <class Session>
-void start_listener(const HostEntry& host, int port, const std::string& actor, Session session)
+simgrid::s4u::ActorPtr start_listener(const HostEntry& host, int port, const std::string& actor,
+                                      Session session)
 {
   // The port is open from now on, even before the listener actor first runs.
   World::get().listen(host.name + ":" + std::to_string(port), actor);
-  simgrid::s4u::Actor::create(actor + ":" + std::to_string(port), host.host,
+  return simgrid::s4u::Actor::create(actor + ":" + std::to_string(port), host.host,
                               [&host, port, actor, session]() {
                                 Listener listener(host, port, actor);
                                 while (true) {

@@ -5,10 +5,13 @@
 // mail submitted inside TLS). One actor per connection runs smtp::ServerSession;
 // what the engine accepts is written to the queue (a CPU cost standing for the
 // queue file's write and fsync) before the 250 reply goes out, then handed to
-// the queue manager.
+// the queue manager. Each port runs at most the provider's process_limit sessions at once
+// (Postfix's maxproc per master.cf service, sim/process_limit.hpp); a connection beyond it
+// waits, after its handshake, for a session to end before it gets its 220 greeting.
 #include "sim/daemons.hpp"
 
 #include "models/message.hpp"
+#include "sim/process_limit.hpp"
 #include "sim/session.hpp"
 
 #include <fmt/format.h>
@@ -112,11 +115,11 @@ void configure_tls(const scenario::Provider& provider, smtp::Service service, bo
   }
 }
 
-void smtpd_session(const scenario::Provider& provider, smtp::Service service, bool implicit_tls,
-                   std::shared_ptr<Connection> connection)
+// One SMTP session on an accepted connection, in a process of its own.
+void serve_smtp(const scenario::Provider& provider, smtp::Service service, bool implicit_tls,
+                const std::shared_ptr<Connection>& connection, Socket& socket)
 {
   auto& world = World::get();
-  Socket socket = accept_connection(connection, "smtpd");
   if (implicit_tls)
     tls_accept(socket, provider.tls.version);
   SmtpdBackend backend(provider, *connection);
@@ -169,6 +172,28 @@ void smtpd_session(const scenario::Provider& provider, smtp::Service service, bo
   }, after_write);
 }
 
+// The kernel's handshake, then the session at once if a process is free, or later, in an
+// actor of its own, when one is given back.
+void smtpd_session(const scenario::Provider& provider, smtp::Service service, bool implicit_tls,
+                   std::shared_ptr<Connection> connection, ProcessLimit& processes)
+{
+  auto socket = std::make_shared<Socket>(accept_connection(connection, "smtpd"));
+  auto serve = [&provider, service, implicit_tls, connection, socket, &processes]() {
+    serve_smtp(provider, service, implicit_tls, connection, *socket);
+    processes.give_back();
+  };
+  if (processes.try_take()) {
+    serve();
+    return;
+  }
+  processes.wait(*socket, [connection, socket, serve]() {
+    sg4::Actor::create("smtpd", connection->server_host->host, [socket, serve]() {
+      socket->adopt();
+      serve();
+    })->daemonize();
+  });
+}
+
 }  // namespace
 
 void start_smtpd(const scenario::Provider& provider, smtp::Service service, bool implicit_tls)
@@ -177,10 +202,15 @@ void start_smtpd(const scenario::Provider& provider, smtp::Service service, bool
   int port = implicit_tls                               ? kPortSubmissions
              : service == smtp::Service::submission ? kPortSubmission
                                                     : kPortSmtp;
-  start_listener(host, port, "smtpd",
-                 [&provider, service, implicit_tls](std::shared_ptr<Connection> c) {
-                   smtpd_session(provider, service, implicit_tls, std::move(c));
-                 });
+  auto processes = std::make_shared<ProcessLimit>(
+      provider.process_limit, fmt::format("smtpd on {}:{}", provider.host, port));
+  // The listener stands for the kernel: it holds what waiting connections receive.
+  auto listener = start_listener(
+      host, port, "smtpd",
+      [&provider, service, implicit_tls, processes](std::shared_ptr<Connection> c) {
+        smtpd_session(provider, service, implicit_tls, std::move(c), *processes);
+      });
+  processes->set_kernel(listener.get());
 }
 
 void start_mail_server(const scenario::Provider& provider)

@@ -201,17 +201,38 @@ void Socket::receive_handshake()
   }
 }
 
+void Socket::park(sg4::ActorPtr holder)
+{
+  connection_->inbox(side_)->set_receiver(std::move(holder));
+}
+
+void Socket::adopt()
+{
+  connection_->inbox(side_)->set_receiver(sg4::Actor::self());
+  adopted_ = true;
+}
+
 std::unique_ptr<Socket::Segment> Socket::next_segment()
 {
-  std::unique_ptr<Segment> segment;
+  Segment* received = nullptr;
+  double now;
   if (armed_) {
+    // arm_receive() posted this wait; the flight may have landed while the actor did other
+    // work (IMAP IDLE sending updates): it arrived when the comm finished.
     armed_->wait();
+    now = armed_->get_finish_time();
     armed_ = nullptr;
-    segment.reset(std::exchange(armed_segment_, nullptr));
+    received = std::exchange(armed_segment_, nullptr);
+  } else if (std::exchange(adopted_, false)) {
+    // A flight that came while the socket was parked arrived then, not when it is read.
+    auto comm = connection_->inbox(side_)->get_async<Segment>(&received);
+    comm->wait();
+    now = comm->get_finish_time();
   } else {
-    segment.reset(connection_->inbox(side_)->get<Segment>());
+    received = connection_->inbox(side_)->get<Segment>();
+    now = sg4::Engine::get_clock();
   }
-  double now = sg4::Engine::get_clock();
+  std::unique_ptr<Segment> segment(received);
   World::get().recorder().set_arrival(segment->event, now);
   if (segment->handshake_event != kNoEvent)
     World::get().recorder().set_arrival(segment->handshake_event, now);

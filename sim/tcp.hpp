@@ -132,6 +132,11 @@ class Socket {
   void receive_handshake();
   // From now on this side writes inside TLS of that version.
   void start_tls(TlsVersion version) { tls_ = version; }
+  // Until adopt(), `holder` receives this side's incoming flights (they arrive and wait).
+  void park(simgrid::s4u::ActorPtr holder);
+  // The calling actor reads this side from now on; a flight that arrived while parked is
+  // stamped with its real arrival time.
+  void adopt();
 
  private:
   enum class Control { syn, syn_ack, ack, fin, fin_ack, rst };
@@ -160,6 +165,7 @@ class Socket {
   std::unique_ptr<Segment> held_;    // data that arrived with a handshake flight
   simgrid::s4u::CommPtr armed_;      // arm_receive(): the posted wait for the next segment
   Segment* armed_segment_ = nullptr;  // where it lands
+  bool adopted_ = false;             // parked until now: stamp the next flight's true arrival
 };
 
 // A listening port: "mail.ums.com:25". The actor that calls accept() owns it.

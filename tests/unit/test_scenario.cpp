@@ -276,6 +276,18 @@ TEST_CASE("Units convert to seconds, bytes per second and flops", "[scenario]") 
   CHECK(s.providers[0].cpu_flops == 3e6);
 }
 
+TEST_CASE("A provider's process_limit is 100 unless it says otherwise", "[scenario]") {
+  // Postfix's default_process_limit; sim/process_limit.hpp says what it limits.
+  CHECK(load_after([](Json&) {}).providers[0].process_limit == 100);
+  CHECK(load_after([](Json& d) { d["providers"][0]["process_limit"] = 3; })
+            .providers[0]
+            .process_limit == 3);
+  for (Json bad : {Json(0), Json(-1), Json(2.5), Json("100"), Json(1000001)})
+    CHECK(problems_after([&](Json& d) { d["providers"][0]["process_limit"] = bad; }) ==
+          Lines{"providers[0].process_limit: " + bad.dump() +
+                " is not a number of processes (a whole number from 1 to 1000000)"});
+}
+
 TEST_CASE("The epoch is exact Unix seconds, whatever the time zone", "[scenario]") {
   auto epoch = [](const char* text) {
     return load_after([text](Json& doc) { doc["epoch"] = text; }).epoch_unix;
