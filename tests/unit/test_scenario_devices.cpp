@@ -142,6 +142,17 @@ TEST_CASE("Script: read and move name a message by subject; move names a folder"
         }) == Lines{"script[1].folder: \"folder\" belongs to \"move\" steps, not \"read\""});
 }
 
+// rfc3501.txt 5.1: "The case-insensitive mailbox name INBOX is a special name reserved to mean
+// the primary mailbox"; "inbox" names the INBOX, so moving there is refused as "INBOX" is.
+TEST_CASE("Script: a move to INBOX in any case is refused", "[scenario]") {
+  for (const char* name : {"INBOX", "inbox", "InBoX"})
+    CHECK(problems_after([name](Json& d) {
+            d["script"][1] = {{"at", "3m"}, {"person", "Uday"}, {"action", "move"},
+                              {"message", "Hello from Canada"}, {"folder", name}};
+          }) == Lines{"script[1].folder: a folder name (a non-empty string other than "
+                      "\"INBOX\")"});
+}
+
 TEST_CASE("Script: a check's open list is for IMAP clients only", "[scenario]") {
   auto s = load_after([](Json& d) { d["script"][1]["open"] = {"Hello from Canada"}; });
   CHECK(s.script[1].open == std::vector<std::string>{"Hello from Canada"});
