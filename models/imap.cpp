@@ -1056,6 +1056,15 @@ void ServerSession::poll() {
   if (idling() && !closed_) send_updates(true);
 }
 
+void ServerSession::shut_down() {
+  if (closed_) return;
+  untagged(fmt::format("BYE {}IMAP4rev1 server shutting down",
+                       config_.hostname.empty() ? "" : config_.hostname + " "));
+  idle_tag_.reset();
+  state_ = State::logout;
+  closed_ = true;
+}
+
 void ServerSession::receive(std::string_view bytes) {
   auto keep = [this](char c) {
     if (segment_length_ >= config_.max_line_length) {

@@ -5,7 +5,9 @@ once, so the untagged update leaves the server one command's CPU time (per_comma
 on a 1 GFLOP/s server) after the change and reaches the laptop one route latency plus its
 size over the bottleneck later (rfc2177.txt 3: "the server may send ... untagged responses
 at any time"); nothing else crosses the idle connection (no polling); the laptop re-issues
-IDLE exactly 29 minutes after the last "+ idling" (rfc2177.txt 3).
+IDLE exactly 29 minutes after the last "+ idling" (rfc2177.txt 3). A server that goes off
+("down") ends the IDLE session when it does, with an untagged BYE (rfc3501.txt 3.4, 7.1.5),
+and never answers on that connection again; the summary no longer calls the device in IDLE.
 usage: idle_timing.py MAILSIM SOURCE_DIR WORK_DIR [SIMGRID ARGS]"""
 import json
 import os
@@ -86,4 +88,30 @@ dones = [e for e in events if e.get("conn") == "c2" and e.get("payload") == "DON
 check("first renewal: DONE 29 min after the last + idling", dones[1]["time"],
       idling[1]["arrival"] + 29 * 60)
 check("second renewal", dones[2]["time"], idling[2]["arrival"] + 29 * 60)
+
+# The server goes off from 20 to 35 minutes, across the laptop's first renewal (29 minutes
+# after 1.6 s): the IDLE session ends at 20 minutes with BYE, no "+ idling" while it is off.
+doc = json.load(open(os.path.join(source, "scenarios", "two-devices-imap.json"),
+                     encoding="utf-8"))
+doc["providers"][1]["down"] = [{"from": "20m", "until": "35m"}]
+doc.pop("expect")
+doc.pop("lesson")
+down_file = os.path.join(work, "idle-down.json")
+json.dump(doc, open(down_file, "w", encoding="utf-8"))
+down_trace = os.path.join(work, "idle-down.jsonl")
+summary = subprocess.run([mailsim, "run", down_file, "--quiet", "--trace", down_trace] + extra,
+                         check=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                         text=True).stdout
+down_events = [json.loads(line) for line in open(down_trace, encoding="utf-8")]
+server_c2 = [e for e in down_events if e.get("record") == "event" and e.get("conn") == "c2"
+             and e["kind"] == "imap" and e["src_host"] == "mail.ums.com"]
+bye = server_c2[-1]
+print("last server line on the IDLE connection: %r" % bye["payload"])
+if bye["payload"] != "* BYE mail.ums.com IMAP4rev1 server shutting down\r\n":
+    failures += 1
+    print("FAILED: the server's last line on c2 is not its BYE")
+check("the BYE leaves as the server goes off", bye["time"], 20 * 60)
+if "in IDLE on c2 to the end" in summary:
+    failures += 1
+    print("FAILED: the summary still says the laptop idles on c2 to the end")
 sys.exit(1 if failures else 0)

@@ -630,6 +630,33 @@ TEST_CASE("IMAP server: IDLE pushes EXISTS when mail arrives (RFC 2177)", "[imap
   CHECK(s.say("a5 NOOP\n") == "a4 BAD expected DONE\r\n");
 }
 
+// A server that goes off ends its sessions, an IDLE one too: "A server MUST NOT unilaterally
+// close the connection without sending an untagged BYE response that contains the reason"
+// (rfc3501.txt 3.4), "as a panic shutdown announcement. The server closes the connection
+// immediately" (rfc3501.txt 7.1.5, case 2). The client in IDLE takes it as the end.
+TEST_CASE("IMAP server: shutting down says BYE and closes, also in IDLE (rfc3501.txt 7.1.5)",
+          "[imap]") {
+  auto store = make_store();
+  Session s(*store);
+  s.say("a1 LOGIN uday secret\na2 SELECT INBOX\n");
+  CHECK(s.say("a3 IDLE\n") == "+ idling\r\n");
+  s.server.shut_down();
+  CHECK(s.server.take_output() == "* BYE mail.ums.com IMAP4rev1 server shutting down\r\n");
+  CHECK(s.server.closed());
+  CHECK(s.say("DONE\n").empty());
+
+  auto config = client_config("uday", "secret");
+  config.idle = true;
+  imap::ClientSession client(config);
+  client.receive(CRLF("* OK ready\na1 OK LOGIN completed\n* 0 EXISTS\na2 OK SELECT completed\n"
+                      "+ idling\n"));
+  client.take_output();
+  CHECK(client.idling());
+  client.receive("* BYE mail.ums.com IMAP4rev1 server shutting down\r\n");
+  CHECK(client.closed());
+  CHECK(client.take_output().empty());
+}
+
 TEST_CASE("IMAP server: CREATE, LIST, RENAME, DELETE, SUBSCRIBE, LSUB (RFC 3501 6.3)", "[imap]") {
   auto store = make_store();
   Session s(*store);
