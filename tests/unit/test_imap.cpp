@@ -1207,6 +1207,30 @@ TEST_CASE(
         "INBOX: 2/hi/Rav <rav@cms.com> \\Seen;\n");
 }
 
+// A folder of 3000 messages new to the device: their names are asked for with the UIDs as a
+// sequence set of ranges (rfc3501.txt 9, "sequence-set"; "1:3000"), not 3000 numbers in a
+// 14 kB line that a server may refuse as too long (8192 octets here; RFC 2683 3.2.1.5).
+TEST_CASE("IMAP client sync: the UIDs to name go as ranges, a short line (rfc3501.txt 9)",
+          "[imap]") {
+  auto store = make_store(0);
+  auto& archive = store->find_account("uday")->create_folder("Archive");
+  for (int i = 0; i < 3000; ++i) archive.append(kMessage, {"\\Seen"}, 100 + i);
+  archive.append(kMessage, {"\\Seen"}, 4000);
+  archive.remove(2999);
+  imap::ServerSession server({"mail.ums.com"}, *store);
+  auto config = client_config("uday@ums.com", "secret");
+  config.sync = true;
+  imap::ClientSession client(config);
+  std::string transcript = converse(client, server);
+  CHECK(transcript.find(
+            "C: a6 UID FETCH 1:2998,3000:3001 (BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)])\r\n") !=
+        std::string::npos);
+  CHECK(transcript.find("BAD") == std::string::npos);
+  CHECK(client.succeeded());
+  CHECK(client.view().at("Archive").messages.size() == 3000);
+  CHECK(client.view().at("Archive").messages.back().subject == "hi");
+}
+
 TEST_CASE(
     "IMAP client IDLE: flags, EXPUNGE and new mail change the view at once "
     "(rfc2177.txt 3, rfc3501.txt 7.4.1, 7.3.1)",
