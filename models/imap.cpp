@@ -2394,9 +2394,8 @@ void ClientSession::handle_tagged(std::string_view status, std::string_view text
       }
       view_[syncing_] = std::move(now);
       if (!unknown.empty())
-        return send(Step::sync_headers,
-                    {"UID", "FETCH", uid_set(unknown),
-                     "(BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)])"});
+        return send(Step::sync_headers, {"UID", "FETCH", uid_set(unknown),
+                                         "(BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)])"});
       events_.push_back(ClientEvent{ClientEvent::Kind::folder_synced, syncing_, {}, {}});
       return next_folder();
     }
