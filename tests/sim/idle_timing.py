@@ -8,6 +8,8 @@ at any time"); nothing else crosses the idle connection (no polling); the laptop
 IDLE exactly 29 minutes after the last "+ idling" (rfc2177.txt 3). A server that goes off
 ("down") ends the IDLE session when it does, with an untagged BYE (rfc3501.txt 3.4, 7.1.5),
 and never answers on that connection again; the summary no longer calls the device in IDLE.
+A syncing device with a preloaded folder of 3000 messages names them with one short command
+(UIDs as ranges, rfc3501.txt 9) and the summary shows ten of them and how many more.
 usage: idle_timing.py MAILSIM SOURCE_DIR WORK_DIR [SIMGRID ARGS]"""
 import json
 import os
@@ -114,4 +116,32 @@ check("the BYE leaves as the server goes off", bye["time"], 20 * 60)
 if "in IDLE on c2 to the end" in summary:
     failures += 1
     print("FAILED: the summary still says the laptop idles on c2 to the end")
+
+# A preloaded Archive of 3000 messages and a tablet that syncs it.
+doc = json.load(open(os.path.join(source, "scenarios", "two-devices-imap.json"),
+                     encoding="utf-8"))
+doc.pop("expect")
+doc.pop("lesson")
+doc["people"][1]["mailbox"] = {"folders": [{"name": "Archive", "messages": [
+    {"text": "From: A <a@ums.com>\r\nSubject: m%d\r\n\r\nx\r\n" % i, "flags": ["\\Seen"]}
+    for i in range(3000)]}]}
+big_file = os.path.join(work, "sync-3000.json")
+json.dump(doc, open(big_file, "w", encoding="utf-8"))
+out = subprocess.run([mailsim, "run", big_file] + extra, check=True, stdout=subprocess.PIPE,
+                     stderr=subprocess.DEVNULL, text=True).stdout
+lines = out.splitlines()
+asks = [l.split("C: ")[1] for l in lines
+        if "uday-tablet/mua" in l and "C: a" in l and "HEADER.FIELDS" in l]
+print("the tablet names messages with: %r" % [a[:60] for a in asks])
+if not any(a.endswith("UID FETCH 1:3000 (BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)])") for a in asks):
+    failures += 1
+    print("FAILED: the Archive's UIDs are not asked for as one range")
+if any("BAD" in l for l in lines):
+    failures += 1
+    print("FAILED: a BAD answer in the run")
+shown = [l.strip() for l in lines if l.strip().startswith("Archive ")]
+want = ("Archive  " + ", ".join('"m%d" (seen)' % i for i in range(10)) + " and 2990 more")
+if not shown or any(l != want for l in shown):
+    failures += 1
+    print("FAILED: the summary's Archive lines %r, want %r" % (shown[:2], want))
 sys.exit(1 if failures else 0)
