@@ -1442,6 +1442,18 @@ void Reader::read_script() {
     read_message_fields(object, here, action.value_or(""), step);
     read_act_fields(object, here, action.value_or(""), step);
     read_open(object, here, action.value_or(""), person, step);
+    if ((action == std::optional<std::string>("read") ||
+         action == std::optional<std::string>("move")) &&
+        person != nullptr) {
+      const Device* on = &person->devices.front();
+      for (const auto& d : person->devices)
+        if (d.name == step.device) on = &d;
+      if (on->agent == AgentKind::web)
+        problem(here / "action",
+                fmt::format("a webmail device cannot \"{}\" here: read and move are steps of "
+                            "a client device (\"agent\": \"client\")",
+                            *action));
+    }
     if (action == std::optional<std::string>("send")) {
       if (member(object, "every")) {
         problem(here / "every", "\"every\" belongs to \"check\" steps, not \"send\"");

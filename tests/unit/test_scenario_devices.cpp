@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "sim/scenario.hpp"
@@ -151,6 +152,22 @@ TEST_CASE("Script: a move to INBOX in any case is refused", "[scenario]") {
                               {"message", "Hello from Canada"}, {"folder", name}};
           }) == Lines{"script[1].folder: a folder name (a non-empty string other than "
                       "\"INBOX\")"});
+}
+
+// docs/scenario-format.md "Read and move on one device": a webmail device cannot take these
+// steps, so the file is refused at validation, not run with a step that does nothing.
+TEST_CASE("Script: read and move are refused on a webmail device", "[scenario]") {
+  for (const char* action : {"read", "move"})
+    CHECK(problems_after([action](Json& d) {
+            d["people"][1]["devices"].push_back(
+                {{"name", "web"}, {"agent", "web"}, {"retrieval", "http"}});
+            d["script"][1] = {{"at", "3m"}, {"person", "Uday"}, {"device", "web"},
+                              {"action", action}, {"message", "Hello"}, {"folder", "Family"}};
+            if (std::string(action) == "read") d["script"][1].erase("folder");
+          }) == Lines{fmt::format("script[1].action: a webmail device cannot \"{}\" here: "
+                                  "read and move are steps of a client device (\"agent\": "
+                                  "\"client\")",
+                                  action)});
 }
 
 TEST_CASE("Script: a check's open list is for IMAP clients only", "[scenario]") {
