@@ -113,6 +113,15 @@ if bye["payload"] != "* BYE mail.ums.com IMAP4rev1 server shutting down\r\n":
     failures += 1
     print("FAILED: the server's last line on c2 is not its BYE")
 check("the BYE leaves as the server goes off", bye["time"], 20 * 60)
+explained = subprocess.run([mailsim, "run", down_file, "--explain"] + extra, check=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout
+lines = explained.splitlines()
+at = [i for i, l in enumerate(lines) if "S: * BYE mail.ums.com IMAP4rev1 server shutting" in l]
+before_bye = lines[at[0] - 1].strip() if at else ""
+print("--explain before the BYE: %r" % before_bye)
+if not before_bye.startswith("# The server is going off: it says goodbye to Uday's laptop"):
+    failures += 1
+    print("FAILED: --explain says nothing of the BYE")
 if "in IDLE on c2 to the end" in summary:
     failures += 1
     print("FAILED: the summary still says the laptop idles on c2 to the end")
