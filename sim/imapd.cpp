@@ -27,8 +27,9 @@ namespace {
 
 // Waits, in IDLE, for the client's next flight or a wake-up; on each wake-up sends the
 // engine's updates. Returns when the client has written (or closed), or when the server goes
-// off (a "down" period starts): then the session says BYE and the connection closes (RFC 3501
-// 7.1.5), since a server that is off keeps no connections.
+// off (a "down" period starts, or has started while the session worked): then the session
+// says BYE and the connection closes (RFC 3501 7.1.5), since a server that is off keeps no
+// connections.
 void idle(Socket& socket, imap::ServerSession& engine, std::optional<IdleWatch>& watch,
           const std::string& host)
 {
@@ -36,8 +37,8 @@ void idle(Socket& socket, imap::ServerSession& engine, std::optional<IdleWatch>&
     watch.emplace(*engine.account(), socket.connection().id);
   while (auto data = socket.arm_receive()) {
     std::vector<sg4::CommPtr> comms{data, watch->arm()};
-    double off_in = World::get().next_down(host, sg4::Engine::get_clock()) -
-                    sg4::Engine::get_clock();
+    double now = sg4::Engine::get_clock();
+    double off_in = World::get().host_down(host, now) ? 0 : World::get().next_down(host, now) - now;
     ssize_t which = std::isinf(off_in) ? sg4::Comm::wait_any(comms)
                                        : sg4::Comm::wait_any_for(comms, off_in);
     if (which < 0) {

@@ -126,6 +126,21 @@ if "in IDLE on c2 to the end" in summary:
     failures += 1
     print("FAILED: the summary still says the laptop idles on c2 to the end")
 
+# The server goes off while the laptop's first check is still under way (at 50 ms, before its
+# IDLE): the session says BYE as it comes to IDLE, and idles through no part of the outage.
+doc["providers"][1]["down"] = [{"from": "0.05s", "until": "2m"}]
+json.dump(doc, open(down_file, "w", encoding="utf-8"))
+subprocess.run([mailsim, "run", down_file, "--quiet", "--trace", down_trace] + extra,
+               check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+down_events = [json.loads(line) for line in open(down_trace, encoding="utf-8")]
+server_c2 = [e for e in down_events if e.get("record") == "event" and e.get("conn") == "c2"
+             and e["kind"] == "imap" and e["src_host"] == "mail.ums.com"]
+print("server lines on c2 when it goes off mid-check: %r"
+      % [e["payload"][:30] for e in server_c2[-2:]])
+if not server_c2[-1]["payload"].startswith("* BYE mail.ums.com IMAP4rev1 server shutting down"):
+    failures += 1
+    print("FAILED: a session that reaches IDLE while its server is off idles on")
+
 # A preloaded Archive of 3000 messages and a tablet that syncs it.
 doc = json.load(open(os.path.join(source, "scenarios", "two-devices-imap.json"),
                      encoding="utf-8"))
