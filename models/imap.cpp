@@ -1056,6 +1056,15 @@ void ServerSession::poll() {
   if (idling() && !closed_) send_updates(true);
 }
 
+void ServerSession::shut_down() {
+  if (closed_) return;
+  untagged(fmt::format("BYE {}IMAP4rev1 server shutting down",
+                       config_.hostname.empty() ? "" : config_.hostname + " "));
+  idle_tag_.reset();
+  state_ = State::logout;
+  closed_ = true;
+}
+
 void ServerSession::receive(std::string_view bytes) {
   auto keep = [this](char c) {
     if (segment_length_ >= config_.max_line_length) {
@@ -2382,7 +2391,7 @@ void ClientSession::handle_tagged(std::string_view status, std::string_view text
       // RFC 3501 2.3.1.1: a new UIDVALIDITY means the old UIDs name nothing any more.
       const FolderView old = view_[syncing_];
       FolderView now{uidvalidity_, {}};
-      std::string unknown;
+      std::vector<std::uint32_t> unknown;  // sent as ranges, "1:3000" (RFC 3501 9)
       std::sort(synced_.begin(), synced_.end(),
                 [](const ViewMessage& a, const ViewMessage& b) { return a.uid < b.uid; });
       for (ViewMessage& m : synced_) {
@@ -2392,14 +2401,14 @@ void ClientSession::handle_tagged(std::string_view status, std::string_view text
           m.subject = known->subject;
           m.from = known->from;
         } else {
-          unknown += (unknown.empty() ? "" : ",") + std::to_string(m.uid);
+          unknown.push_back(m.uid);
         }
         now.messages.push_back(std::move(m));
       }
       view_[syncing_] = std::move(now);
       if (!unknown.empty())
-        return send(Step::sync_headers,
-                    {"UID", "FETCH", unknown, "(BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)])"});
+        return send(Step::sync_headers, {"UID", "FETCH", uid_set(unknown),
+                                         "(BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)])"});
       events_.push_back(ClientEvent{ClientEvent::Kind::folder_synced, syncing_, {}, {}});
       return next_folder();
     }

@@ -128,6 +128,9 @@ class ServerSession {
   // Tells the session the store may have changed; while idling it queues the untagged
   // updates at once. Outside IDLE updates wait for the next command (RFC 3501 5.2).
   void poll();
+  // The server is going off: an untagged BYE with the reason, then the session is closed
+  // (RFC 3501 3.4, 7.1.5), whatever state it is in, IDLE too.
+  void shut_down();
 
  private:
   enum class State { not_authenticated, authenticated, selected, logout };

@@ -86,9 +86,11 @@ std::string client_step(const TraceEvent& e) {
 }
 
 // What the server tells a client in IDLE without being asked: "IDLE EXISTS", "IDLE FETCH",
-// "IDLE EXPUNGE" (RFC 2177 3), or "" for the answers to the client's own commands.
+// "IDLE EXPUNGE" (RFC 2177 3), "IDLE BYE" as it goes off (RFC 3501 7.1.5), or "" for the
+// answers to the client's own commands.
 std::string idle_update(const TraceEvent& e) {
   auto w = words(first_line(e.payload));
+  if (w.size() >= 2 && w[0] == "*" && upper(w[1]) == "BYE") return "IDLE BYE";
   if (w.size() < 3 || w[0] != "*") return "";
   std::string what = upper(w[2]);
   return what == "EXISTS" || what == "FETCH" || what == "EXPUNGE" ? "IDLE " + what : "";
@@ -272,6 +274,11 @@ std::string Explainer::explain_imap(const std::string& step, const Ends& ends) c
   if (step == "IDLE EXPUNGE")
     return told + " that a message left the folder, moved or deleted elsewhere (EXPUNGE)." +
            tags({"IMAP", "IDLE", "one mailbox, many devices"});
+  if (step == "IDLE BYE")
+    return fmt::format("The server is going off: it says goodbye to {} (BYE) and closes the "
+                       "IDLE connection; the device hears nothing more until it connects again.",
+                       ua) +
+           tags({"IMAP", "IDLE", "things going wrong"});
   if (step == "DONE")
     return ua + " ends IDLE (DONE), to send a command or to renew IDLE before 30 minutes pass." +
            ideas;

@@ -14,6 +14,7 @@
 
 #include <xbt/log.h>
 
+#include <cmath>
 #include <optional>
 
 XBT_LOG_NEW_DEFAULT_SUBCATEGORY(mailsim_imapd, mailsim, "IMAP server (imapd)");
@@ -25,14 +26,27 @@ namespace mailsim::sim {
 namespace {
 
 // Waits, in IDLE, for the client's next flight or a wake-up; on each wake-up sends the
-// engine's updates. Returns when the client has written (or closed).
-void idle(Socket& socket, imap::ServerSession& engine, std::optional<IdleWatch>& watch)
+// engine's updates. Returns when the client has written (or closed), or when the server goes
+// off (a "down" period starts, or has started while the session worked): then the session
+// says BYE and the connection closes (RFC 3501 7.1.5), since a server that is off keeps no
+// connections.
+void idle(Socket& socket, imap::ServerSession& engine, std::optional<IdleWatch>& watch,
+          const std::string& host)
 {
   if (not watch)
     watch.emplace(*engine.account(), socket.connection().id);
   while (auto data = socket.arm_receive()) {
     std::vector<sg4::CommPtr> comms{data, watch->arm()};
-    if (sg4::Comm::wait_any(comms) == 0)
+    double now = sg4::Engine::get_clock();
+    double off_in = World::get().host_down(host, now) ? 0 : World::get().next_down(host, now) - now;
+    ssize_t which = std::isinf(off_in) ? sg4::Comm::wait_any(comms)
+                                       : sg4::Comm::wait_any_for(comms, off_in);
+    if (which < 0) {
+      engine.shut_down();
+      socket.send(engine.take_output());
+      return;
+    }
+    if (which == 0)
       return;
     watch->woken();
     sg4::this_actor::execute(World::get().costs().per_command);
@@ -63,7 +77,7 @@ void start_imapd(const scenario::Provider& provider)
       socket.send(greeting);
     while (true) {
       if (engine.idling())
-        idle(socket, engine, watch);
+        idle(socket, engine, watch, provider.host);
       auto data = socket.receive();
       if (not data)
         break;

@@ -286,13 +286,18 @@ Shown shown_by(const DeviceState& state, bool imap_view)
   return shown;
 }
 
+// The first ten messages of a folder and how many more, so that a preloaded archive of
+// thousands keeps the summary readable.
 std::string folder_text(const std::vector<std::string>& messages)
 {
+  constexpr std::size_t kShown = 10;
   if (messages.empty())
     return "empty";
   std::string out;
-  for (const auto& m : messages)
-    out += (out.empty() ? "" : ", ") + m;
+  for (std::size_t i = 0; i < messages.size() && i < kShown; ++i)
+    out += (out.empty() ? "" : ", ") + messages[i];
+  if (messages.size() > kShown)
+    out += fmt::format(" and {} more", messages.size() - kShown);
   return out;
 }
 

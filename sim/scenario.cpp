@@ -165,6 +165,12 @@ std::string lower(std::string text) {
   return text;
 }
 
+// A folder name as the store and a device's view spell it: "INBOX" in any case is "INBOX"
+// (RFC 3501 5.1), other names are case-sensitive.
+std::string inbox_spelled(std::string folder) {
+  return lower(folder) == "inbox" ? "INBOX" : folder;
+}
+
 std::size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<std::size_t> row(b.size() + 1);
   for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
@@ -1353,7 +1359,7 @@ void Reader::read_act_fields(const Json* object, const Path& here, const std::st
   if (folder == nullptr)
     problem(here, "missing field \"folder\"");
   else if (!folder->is_string() || folder->get<std::string>().empty() ||
-           folder->get<std::string>() == "INBOX")
+           lower(folder->get<std::string>()) == "inbox")  // any case (RFC 3501 5.1)
     problem(here / "folder", "a folder name (a non-empty string other than \"INBOX\")");
   else
     step.folder = folder->get<std::string>();
@@ -1438,6 +1444,18 @@ void Reader::read_script() {
     read_message_fields(object, here, action.value_or(""), step);
     read_act_fields(object, here, action.value_or(""), step);
     read_open(object, here, action.value_or(""), person, step);
+    if ((action == std::optional<std::string>("read") ||
+         action == std::optional<std::string>("move")) &&
+        person != nullptr) {
+      const Device* on = &person->devices.front();
+      for (const auto& d : person->devices)
+        if (d.name == step.device) on = &d;
+      if (on->agent == AgentKind::web)
+        problem(here / "action",
+                fmt::format("a webmail device cannot \"{}\" here: read and move are steps of "
+                            "a client device (\"agent\": \"client\")",
+                            *action));
+    }
     if (action == std::optional<std::string>("send")) {
       if (member(object, "every")) {
         problem(here / "every", "\"every\" belongs to \"check\" steps, not \"send\"");
@@ -2053,7 +2071,7 @@ void Reader::read_expect() {
     switch (kind.kind) {
       case ExpectKind::mailbox: {
         e.mailbox = normalize_address(string_member(object, "mailbox").value_or(""));
-        e.folder = string_member(object, "folder").value_or("INBOX");
+        e.folder = inbox_spelled(string_member(object, "folder").value_or("INBOX"));
         e.header = string_member(object, "header").value_or("");
         bool known = std::find(addresses.begin(), addresses.end(), e.mailbox) != addresses.end();
         if (check_teaching_names_ && !e.mailbox.empty() && !known) {
@@ -2070,7 +2088,7 @@ void Reader::read_expect() {
         e.person = string_member(object, "person").value_or("");
         if (!member(object, "person")) problem(here, "a \"device\" check needs \"person\"");
         // With "folder": the device's own view of that folder (docs/scenario-format.md).
-        e.folder = string_member(object, "folder").value_or("");
+        e.folder = inbox_spelled(string_member(object, "folder").value_or(""));
         if (e.folder.empty() && member(object, "seen"))
           problem(here / "seen", "\"seen\" in a \"device\" check needs a \"folder\"");
         if (!member(object, "messages") && !(member(object, "folder") && member(object, "seen")))

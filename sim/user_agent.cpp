@@ -474,6 +474,11 @@ void client_check(const scenario::Person& person, const scenario::Device& device
     if (idle_here) {  // the server or the network ended the IDLE connection
       if (idle_since < 0)
         report();
+      else
+        trace_ua(me.name, "mua",
+                 fmt::format("the server ended the {}'s IDLE connection {}; it idles again at "
+                             "its next check",
+                             device.name, connection.id));
       state.idle_conn.clear();
       return;
     }

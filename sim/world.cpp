@@ -5,7 +5,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cassert>
+#include <limits>
 #include <ctime>
 
 namespace mailsim::sim {
@@ -64,6 +66,16 @@ double World::back_up_at(const std::string& host, double now) const
     if (outage.from_s <= back && back < outage.until_s)
       back = outage.until_s;
   return back;
+}
+
+double World::next_down(const std::string& host, double now) const
+{
+  double next = std::numeric_limits<double>::infinity();
+  if (auto it = outages_.find(host); it != outages_.end())
+    for (const auto& outage : it->second)
+      if (outage.from_s >= now)
+        next = std::min(next, outage.from_s);
+  return next;
 }
 
 World& World::get()

@@ -104,6 +104,8 @@ class World {
   bool host_down(const std::string& host, double now) const;
   // When a host that is down at `now` comes back (`now` if it is up).
   double back_up_at(const std::string& host, double now) const;
+  // When the host next goes off at or after `now`; infinity if it never does.
+  double next_down(const std::string& host, double now) const;
 
   // Ports that have a listener ("mail.ums.com:25"); a SYN to any other port gets RST.
   void listen(const std::string& key, const std::string& actor) { listening_[key] = actor; }

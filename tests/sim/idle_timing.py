@@ -5,7 +5,11 @@ once, so the untagged update leaves the server one command's CPU time (per_comma
 on a 1 GFLOP/s server) after the change and reaches the laptop one route latency plus its
 size over the bottleneck later (rfc2177.txt 3: "the server may send ... untagged responses
 at any time"); nothing else crosses the idle connection (no polling); the laptop re-issues
-IDLE exactly 29 minutes after the last "+ idling" (rfc2177.txt 3).
+IDLE exactly 29 minutes after the last "+ idling" (rfc2177.txt 3). A server that goes off
+("down") ends the IDLE session when it does, with an untagged BYE (rfc3501.txt 3.4, 7.1.5),
+and never answers on that connection again; the summary no longer calls the device in IDLE.
+A syncing device with a preloaded folder of 3000 messages names them with one short command
+(UIDs as ranges, rfc3501.txt 9) and the summary shows ten of them and how many more.
 usage: idle_timing.py MAILSIM SOURCE_DIR WORK_DIR [SIMGRID ARGS]"""
 import json
 import os
@@ -86,4 +90,82 @@ dones = [e for e in events if e.get("conn") == "c2" and e.get("payload") == "DON
 check("first renewal: DONE 29 min after the last + idling", dones[1]["time"],
       idling[1]["arrival"] + 29 * 60)
 check("second renewal", dones[2]["time"], idling[2]["arrival"] + 29 * 60)
+
+# The server goes off from 20 to 35 minutes, across the laptop's first renewal (29 minutes
+# after 1.6 s): the IDLE session ends at 20 minutes with BYE, no "+ idling" while it is off.
+doc = json.load(open(os.path.join(source, "scenarios", "two-devices-imap.json"),
+                     encoding="utf-8"))
+doc["providers"][1]["down"] = [{"from": "20m", "until": "35m"}]
+doc.pop("expect")
+doc.pop("lesson")
+down_file = os.path.join(work, "idle-down.json")
+json.dump(doc, open(down_file, "w", encoding="utf-8"))
+down_trace = os.path.join(work, "idle-down.jsonl")
+summary = subprocess.run([mailsim, "run", down_file, "--quiet", "--trace", down_trace] + extra,
+                         check=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                         text=True).stdout
+down_events = [json.loads(line) for line in open(down_trace, encoding="utf-8")]
+server_c2 = [e for e in down_events if e.get("record") == "event" and e.get("conn") == "c2"
+             and e["kind"] == "imap" and e["src_host"] == "mail.ums.com"]
+bye = server_c2[-1]
+print("last server line on the IDLE connection: %r" % bye["payload"])
+if bye["payload"] != "* BYE mail.ums.com IMAP4rev1 server shutting down\r\n":
+    failures += 1
+    print("FAILED: the server's last line on c2 is not its BYE")
+check("the BYE leaves as the server goes off", bye["time"], 20 * 60)
+explained = subprocess.run([mailsim, "run", down_file, "--explain"] + extra, check=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout
+lines = explained.splitlines()
+at = [i for i, l in enumerate(lines) if "S: * BYE mail.ums.com IMAP4rev1 server shutting" in l]
+before_bye = lines[at[0] - 1].strip() if at else ""
+print("--explain before the BYE: %r" % before_bye)
+if not before_bye.startswith("# The server is going off: it says goodbye to Uday's laptop"):
+    failures += 1
+    print("FAILED: --explain says nothing of the BYE")
+if "in IDLE on c2 to the end" in summary:
+    failures += 1
+    print("FAILED: the summary still says the laptop idles on c2 to the end")
+
+# The server goes off while the laptop's first check is still under way (at 50 ms, before its
+# IDLE): the session says BYE as it comes to IDLE, and idles through no part of the outage.
+doc["providers"][1]["down"] = [{"from": "0.05s", "until": "2m"}]
+json.dump(doc, open(down_file, "w", encoding="utf-8"))
+subprocess.run([mailsim, "run", down_file, "--quiet", "--trace", down_trace] + extra,
+               check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+down_events = [json.loads(line) for line in open(down_trace, encoding="utf-8")]
+server_c2 = [e for e in down_events if e.get("record") == "event" and e.get("conn") == "c2"
+             and e["kind"] == "imap" and e["src_host"] == "mail.ums.com"]
+print("server lines on c2 when it goes off mid-check: %r"
+      % [e["payload"][:30] for e in server_c2[-2:]])
+if not server_c2[-1]["payload"].startswith("* BYE mail.ums.com IMAP4rev1 server shutting down"):
+    failures += 1
+    print("FAILED: a session that reaches IDLE while its server is off idles on")
+
+# A preloaded Archive of 3000 messages and a tablet that syncs it.
+doc = json.load(open(os.path.join(source, "scenarios", "two-devices-imap.json"),
+                     encoding="utf-8"))
+doc.pop("expect")
+doc.pop("lesson")
+doc["people"][1]["mailbox"] = {"folders": [{"name": "Archive", "messages": [
+    {"text": "From: A <a@ums.com>\r\nSubject: m%d\r\n\r\nx\r\n" % i, "flags": ["\\Seen"]}
+    for i in range(3000)]}]}
+big_file = os.path.join(work, "sync-3000.json")
+json.dump(doc, open(big_file, "w", encoding="utf-8"))
+out = subprocess.run([mailsim, "run", big_file] + extra, check=True, stdout=subprocess.PIPE,
+                     stderr=subprocess.DEVNULL, text=True).stdout
+lines = out.splitlines()
+asks = [l.split("C: ")[1] for l in lines
+        if "uday-tablet/mua" in l and "C: a" in l and "HEADER.FIELDS" in l]
+print("the tablet names messages with: %r" % [a[:60] for a in asks])
+if not any(a.endswith("UID FETCH 1:3000 (BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)])") for a in asks):
+    failures += 1
+    print("FAILED: the Archive's UIDs are not asked for as one range")
+if any("BAD" in l for l in lines):
+    failures += 1
+    print("FAILED: a BAD answer in the run")
+shown = [l.strip() for l in lines if l.strip().startswith("Archive ")]
+want = ("Archive  " + ", ".join('"m%d" (seen)' % i for i in range(10)) + " and 2990 more")
+if not shown or any(l != want for l in shown):
+    failures += 1
+    print("FAILED: the summary's Archive lines %r, want %r" % (shown[:2], want))
 sys.exit(1 if failures else 0)

@@ -682,6 +682,33 @@ TEST_CASE("IMAP server: IDLE pushes EXISTS when mail arrives (RFC 2177)", "[imap
   CHECK(s.say("a5 NOOP\n") == "a4 BAD expected DONE\r\n");
 }
 
+// A server that goes off ends its sessions, an IDLE one too: "A server MUST NOT unilaterally
+// close the connection without sending an untagged BYE response that contains the reason"
+// (rfc3501.txt 3.4), "as a panic shutdown announcement. The server closes the connection
+// immediately" (rfc3501.txt 7.1.5, case 2). The client in IDLE takes it as the end.
+TEST_CASE("IMAP server: shutting down says BYE and closes, also in IDLE (rfc3501.txt 7.1.5)",
+          "[imap]") {
+  auto store = make_store();
+  Session s(*store);
+  s.say("a1 LOGIN uday secret\na2 SELECT INBOX\n");
+  CHECK(s.say("a3 IDLE\n") == "+ idling\r\n");
+  s.server.shut_down();
+  CHECK(s.server.take_output() == "* BYE mail.ums.com IMAP4rev1 server shutting down\r\n");
+  CHECK(s.server.closed());
+  CHECK(s.say("DONE\n").empty());
+
+  auto config = client_config("uday", "secret");
+  config.idle = true;
+  imap::ClientSession client(config);
+  client.receive(CRLF("* OK ready\na1 OK LOGIN completed\n* 0 EXISTS\na2 OK SELECT completed\n"
+                      "+ idling\n"));
+  client.take_output();
+  CHECK(client.idling());
+  client.receive("* BYE mail.ums.com IMAP4rev1 server shutting down\r\n");
+  CHECK(client.closed());
+  CHECK(client.take_output().empty());
+}
+
 TEST_CASE("IMAP server: CREATE, LIST, RENAME, DELETE, SUBSCRIBE, LSUB (RFC 3501 6.3)", "[imap]") {
   auto store = make_store();
   Session s(*store);
@@ -1230,6 +1257,30 @@ TEST_CASE(
   CHECK(view_text(second.view()) ==
         "Family: 1/hi/Rav <rav@cms.com> \\Recent;\n"
         "INBOX: 2/hi/Rav <rav@cms.com> \\Seen;\n");
+}
+
+// A folder of 3000 messages new to the device: their names are asked for with the UIDs as a
+// sequence set of ranges (rfc3501.txt 9, "sequence-set"; "1:3000"), not 3000 numbers in a
+// 14 kB line that a server may refuse as too long (8192 octets here; RFC 2683 3.2.1.5).
+TEST_CASE("IMAP client sync: the UIDs to name go as ranges, a short line (rfc3501.txt 9)",
+          "[imap]") {
+  auto store = make_store(0);
+  auto& archive = store->find_account("uday")->create_folder("Archive");
+  for (int i = 0; i < 3000; ++i) archive.append(kMessage, {"\\Seen"}, 100 + i);
+  archive.append(kMessage, {"\\Seen"}, 4000);
+  archive.remove(2999);
+  imap::ServerSession server({"mail.ums.com"}, *store);
+  auto config = client_config("uday@ums.com", "secret");
+  config.sync = true;
+  imap::ClientSession client(config);
+  std::string transcript = converse(client, server);
+  CHECK(transcript.find(
+            "C: a6 UID FETCH 1:2998,3000:3001 (BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)])\r\n") !=
+        std::string::npos);
+  CHECK(transcript.find("BAD") == std::string::npos);
+  CHECK(client.succeeded());
+  CHECK(client.view().at("Archive").messages.size() == 3000);
+  CHECK(client.view().at("Archive").messages.back().subject == "hi");
 }
 
 TEST_CASE(

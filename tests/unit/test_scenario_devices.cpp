@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "sim/scenario.hpp"
@@ -140,6 +141,33 @@ TEST_CASE("Script: read and move name a message by subject; move names a folder"
           d["script"][1] = {{"at", "3m"}, {"person", "Uday"}, {"action", "read"},
                             {"message", "x"}, {"folder", "Family"}};
         }) == Lines{"script[1].folder: \"folder\" belongs to \"move\" steps, not \"read\""});
+}
+
+// rfc3501.txt 5.1: "The case-insensitive mailbox name INBOX is a special name reserved to mean
+// the primary mailbox"; "inbox" names the INBOX, so moving there is refused as "INBOX" is.
+TEST_CASE("Script: a move to INBOX in any case is refused", "[scenario]") {
+  for (const char* name : {"INBOX", "inbox", "InBoX"})
+    CHECK(problems_after([name](Json& d) {
+            d["script"][1] = {{"at", "3m"}, {"person", "Uday"}, {"action", "move"},
+                              {"message", "Hello from Canada"}, {"folder", name}};
+          }) == Lines{"script[1].folder: a folder name (a non-empty string other than "
+                      "\"INBOX\")"});
+}
+
+// docs/scenario-format.md "Read and move on one device": a webmail device cannot take these
+// steps, so the file is refused at validation, not run with a step that does nothing.
+TEST_CASE("Script: read and move are refused on a webmail device", "[scenario]") {
+  for (const char* action : {"read", "move"})
+    CHECK(problems_after([action](Json& d) {
+            d["people"][1]["devices"].push_back(
+                {{"name", "web"}, {"agent", "web"}, {"retrieval", "http"}});
+            d["script"][1] = {{"at", "3m"}, {"person", "Uday"}, {"device", "web"},
+                              {"action", action}, {"message", "Hello"}, {"folder", "Family"}};
+            if (std::string(action) == "read") d["script"][1].erase("folder");
+          }) == Lines{fmt::format("script[1].action: a webmail device cannot \"{}\" here: "
+                                  "read and move are steps of a client device (\"agent\": "
+                                  "\"client\")",
+                                  action)});
 }
 
 TEST_CASE("Script: a check's open list is for IMAP clients only", "[scenario]") {

@@ -278,6 +278,21 @@ TEST_CASE("A mailbox check can ask for a header line", "[expect]") {
   CHECK(s.expect[0].folder == "INBOX");
 }
 
+// rfc3501.txt 5.1: INBOX is case-insensitive. A check written "inbox" looks at the INBOX, on the
+// server and in a device's own view (whose INBOX is always spelled "INBOX").
+TEST_CASE("A mailbox or device check names the INBOX in any case", "[expect]") {
+  Json doc = flagship();
+  doc["expect"] = Json::array(
+      {{{"mailbox", "rav@cms.com"}, {"folder", "inbox"}, {"messages", 1}},
+       {{"device", "laptop"}, {"person", "Uday"}, {"folder", "Inbox"}, {"messages", 1}},
+       {{"device", "laptop"}, {"person", "Uday"}, {"folder", "Family"}, {"messages", 1}}});
+  Scenario s = parse_scenario(doc.dump(2), "test.json");
+  REQUIRE(s.expect.size() == 3);
+  CHECK(s.expect[0].folder == "INBOX");
+  CHECK(s.expect[1].folder == "INBOX");
+  CHECK(s.expect[2].folder == "Family");
+}
+
 TEST_CASE("Bad expectations name their JSON path and what is wrong", "[expect]") {
   auto with = [](Json expect) {
     Json doc = flagship();
