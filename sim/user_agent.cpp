@@ -550,10 +550,10 @@ void client_check(const scenario::Person& person, const scenario::Device& device
 {
   auto& state = state_of(person, device);
   auto outcome = check_once(person, device, open, false);
-  double delay = kReconnectFirst;
   if (outcome != CheckOutcome::idle_lost)
     return;
   unsigned mine = ++state.reconnects;
+  double delay = kReconnectFirst;
   while (true) {
     double at = sg4::Engine::get_clock() + delay;
     if (at >= World::get().end_s()) {
