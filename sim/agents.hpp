@@ -45,6 +45,7 @@ struct DeviceState {
   double synced_at = -1;   // its last sync (LIST and every folder's flags) ended
   double updated_at = -1;  // IDLE last changed the view
   std::string idle_conn;   // the connection it idles on, "" when none
+  unsigned reconnects = 0;  // reconnect loops started after losing IDLE (the newest one runs)
 };
 
 // A send or a reply step (a reply answers a message the device received).

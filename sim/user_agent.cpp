@@ -11,7 +11,11 @@
 // its IMAP sessions ends with LIST and every folder's flags. With "idle" its check does not log
 // out but stays in IDLE (RFC 2177): the actor lives on, waiting for the server's untagged
 // updates, which change the view at once, and renews the IDLE every 29 minutes, until SimGrid
-// stops it at the end of the run with the connection still open.
+// stops it at the end of the run with the connection still open. When the server ends that
+// connection (BYE as it goes off) or the network loses it, the device reconnects on its own:
+// 1 minute later, then after 2, 4, 8 and at most 15 minutes between failed attempts (a model
+// choice; real clients differ), each a real connect that times out or is refused while the
+// server is off; the first that succeeds syncs and idles again. It stops at the end of the run.
 #include "sim/agents.hpp"
 
 #include "models/imap.hpp"
@@ -38,6 +42,14 @@ namespace {
 // RFC 2177 3: a client in IDLE re-issues it at least every 29 minutes, before a server's
 // 30-minute inactivity timer could log it out.
 constexpr double kIdleRenewal = 29 * 60;
+// The reconnect back-off of an IDLE device (a model choice: Thunderbird, for one, waits
+// differently): the first attempt 1 minute after the loss, the delay doubled after each failed
+// attempt up to 15 minutes.
+constexpr double kReconnectFirst = 60;
+constexpr double kReconnectMax = 15 * 60;
+
+// How one check ended for the reconnect logic.
+enum class CheckOutcome { done, unreachable, idle_lost };
 
 std::map<std::string, DeviceState>& states()
 {
@@ -367,8 +379,10 @@ void idle_session(Socket& socket, imap::ClientSession& engine, OnEvents on_event
   socket.close();
 }
 
-void client_check(const scenario::Person& person, const scenario::Device& device,
-                  const std::vector<std::string>& open)
+// One IMAP or POP3 session of a desktop client; `reconnect` says it is an IDLE device's
+// automatic attempt after its connection was lost.
+CheckOutcome check_once(const scenario::Person& person, const scenario::Device& device,
+                        const std::vector<std::string>& open, bool reconnect)
 {
   auto& world = World::get();
   const auto& provider = provider_of(person);
@@ -381,8 +395,11 @@ void client_check(const scenario::Person& person, const scenario::Device& device
   const char* protocol = imap ? "IMAP" : "POP3";
   ConnectionSpec spec{imap ? "imap" : "pop3", "user agent", imap ? "IMAP server" : "POP3 server",
                       "pull"};
-  trace_ua(me.name, "mua", fmt::format("{} checks for new mail ({})", person.name,
-                                       imap ? "IMAP" : "POP3"));
+  trace_ua(me.name, "mua",
+           reconnect ? fmt::format("the {} reconnects to {} to sync and IDLE again", device.name,
+                                   server.name)
+                     : fmt::format("{} checks for new mail ({})", person.name,
+                                   imap ? "IMAP" : "POP3"));
   ConnectError error = ConnectError::refused;
   auto socket = connect(me, "mua", server, imap ? imap_port(provider) : pop3_port(provider), spec,
                         &error);
@@ -391,7 +408,7 @@ void client_check(const scenario::Person& person, const scenario::Device& device
              unreachable(error, server.name,
                          fmt::format("{} is refused: {} does not offer {}", person.name,
                                      provider.domain, imap ? "IMAP" : "POP3")));
-    return;
+    return CheckOutcome::unreachable;
   }
   auto& connection = socket->connection();
   if (provider.tls.retrieval == scenario::TlsMode::implicit)
@@ -410,7 +427,8 @@ void client_check(const scenario::Person& person, const scenario::Device& device
     imap::ClientConfig config;
     config.user = person.address;
     config.password = person.password;
-    config.headers_first = not open.empty();
+    // Reconnecting, nobody is at the device: it lists new mail by its headers and opens none.
+    config.headers_first = not open.empty() || reconnect;
     config.open.insert(open.begin(), open.end());
     config.sync = device.sync;
     config.known = state.view;
@@ -418,8 +436,12 @@ void client_check(const scenario::Person& person, const scenario::Device& device
     std::size_t listed = 0, listed_octets = 0;
     imap::ClientSession engine(config);
     double idle_since = -1;
+    bool server_bye = false;  // an idling session never logs out: any BYE is the server's
     auto on_events = [&](const std::vector<imap::ClientEvent>& events) {
       for (const auto& e : events) {
+        if (e.kind == imap::ClientEvent::Kind::response_received &&
+            e.detail.rfind("* BYE", 0) == 0)
+          server_bye = true;
         if (e.kind == imap::ClientEvent::Kind::header_fetched) {
           listed++;
           listed_octets += e.message.size;
@@ -476,11 +498,10 @@ void client_check(const scenario::Person& person, const scenario::Device& device
         report();
       else
         trace_ua(me.name, "mua",
-                 fmt::format("the server ended the {}'s IDLE connection {}; it idles again at "
-                             "its next check",
-                             device.name, connection.id));
+                 fmt::format("the server ended the {}'s IDLE connection {}", device.name,
+                             connection.id));
       state.idle_conn.clear();
-      return;
+      return idle_since >= 0 || server_bye ? CheckOutcome::idle_lost : CheckOutcome::done;
     }
   } else {
     pop3::ClientConfig config;
@@ -518,6 +539,50 @@ void client_check(const scenario::Person& person, const scenario::Device& device
                            person.name, visit.before - visit.after, device.keep_days));
   }
   report();
+  return CheckOutcome::done;
+}
+
+// A scripted check; for an IDLE device whose connection is then lost, the reconnect attempts
+// with back-off (kReconnectFirst doubling to kReconnectMax) until one idles again, a newer
+// check or reconnect takes over, or the next attempt would fall at or after the end of the run.
+void client_check(const scenario::Person& person, const scenario::Device& device,
+                  const std::vector<std::string>& open)
+{
+  auto& state = state_of(person, device);
+  auto outcome = check_once(person, device, open, false);
+  if (outcome != CheckOutcome::idle_lost)
+    return;
+  unsigned mine = ++state.reconnects;
+  double delay = kReconnectFirst;
+  while (true) {
+    double at = sg4::Engine::get_clock() + delay;
+    if (at >= World::get().end_s()) {
+      trace_ua(device.host, "mua",
+               fmt::format("the {} would try to reconnect at {:.3f} s, after the end of the run",
+                           device.name, at));
+      return;
+    }
+    trace_ua(device.host, "mua",
+             delay == kReconnectFirst
+                 ? fmt::format("the {} has lost its IDLE connection and tries to reconnect in "
+                               "1 min (back-off: 1 min, doubled after each failure, at most 15 "
+                               "min)",
+                               device.name)
+                 : fmt::format("the {} tries again in {:g} min", device.name, delay / 60));
+    sg4::this_actor::sleep_until(at);
+    if (state.reconnects != mine || not state.idle_conn.empty())
+      return;  // a scripted check is idling again, or lost it and reconnects itself
+    outcome = check_once(person, device, {}, true);
+    if (outcome == CheckOutcome::done)
+      return;
+    if (outcome == CheckOutcome::idle_lost) {
+      if (state.reconnects != mine)
+        return;
+      delay = kReconnectFirst;
+    } else {
+      delay = std::min(2 * delay, kReconnectMax);
+    }
+  }
 }
 
 // A read or move step by a desktop client. Over IMAP the change is made on the server, where

@@ -8,6 +8,10 @@ at any time"); nothing else crosses the idle connection (no polling); the laptop
 IDLE exactly 29 minutes after the last "+ idling" (rfc2177.txt 3). A server that goes off
 ("down") ends the IDLE session when it does, with an untagged BYE (rfc3501.txt 3.4, 7.1.5),
 and never answers on that connection again; the summary no longer calls the device in IDLE.
+The device then reconnects on its own with back-off (1 min, doubled after each failed attempt,
+at most 15 min: a model choice, docs/imap.md "Reconnecting"), each attempt timing out against
+the server that is off; the first that connects syncs and idles again, and no attempt is made
+after the end of the run.
 A syncing device with a preloaded folder of 3000 messages names them with one short command
 (UIDs as ranges, rfc3501.txt 9) and the summary shows ten of them and how many more.
 usage: idle_timing.py MAILSIM SOURCE_DIR WORK_DIR [SIMGRID ARGS]"""
@@ -125,6 +129,94 @@ if not before_bye.startswith("# The server is going off: it says goodbye to Uday
 if "in IDLE on c2 to the end" in summary:
     failures += 1
     print("FAILED: the summary still says the laptop idles on c2 to the end")
+
+# The laptop reconnects on its own (docs/imap.md "Reconnecting"): first 1 minute after it has
+# closed the connection the BYE ended, then, after each attempt that times out against the server that is off (30 s,
+# SYN sent again at 1, 3, 7, 15 s: rfc6298.txt 5.5), after 2, 4, 8 (at most 15) minutes. The
+# server is back at 35 min, when Rav sends a second letter, stored while the laptop is still
+# away; the attempt at 20 min + 990 s connects, syncs (the letter is in its list) and idles.
+doc["script"].append({"at": "35m", "person": "Rav", "action": "send", "to": ["uday@ums.com"],
+                      "subject": "Photos", "body": "Here they are.\n"})
+json.dump(doc, open(down_file, "w", encoding="utf-8"))
+summary = subprocess.run([mailsim, "run", down_file, "--trace", down_trace] + extra,
+                         check=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                         text=True).stdout
+down_events = [json.loads(line) for line in open(down_trace, encoding="utf-8")
+               if '"event"' in line]
+bye = [e for e in down_events if e.get("conn") == "c2" and e["kind"] == "imap"
+       and e["payload"].startswith("* BYE")][0]
+lost = [e for e in down_events if e["kind"] == "ua" and e["src_host"] == "uday-laptop"
+        and e["summary"] == "the server ended the laptop's IDLE connection c2"]
+if not lost:
+    failures += 1
+    print("FAILED: the laptop does not notice the end of its IDLE connection")
+else:
+    # The laptop closes c2 as the BYE arrives (FIN); the session ends with its last ACK.
+    closed = [e for e in down_events if e.get("conn") == "c2" and e["kind"] == "tcp"][-1]
+    check("the laptop notes the loss as it has closed c2 (%s)" % closed["summary"],
+          lost[0]["time"], closed["time"])
+syns = [e for e in down_events if e["kind"] == "tcp" and e["src_host"] == "uday-laptop"
+        and e["summary"] == "SYN" and e["time"] > bye["time"]]
+waits = [60, 60 + 30 + 120, 60 + 30 + 120 + 30 + 240, 60 + 30 + 120 + 30 + 240 + 30 + 480]
+if len(syns) != len(waits):
+    failures += 1
+    print("FAILED: %d connection attempts by the laptop after the BYE, want %d"
+          % (len(syns), len(waits)))
+for syn, wait in zip(syns, waits):
+    check("reconnect attempt %s starts %d s after the loss" % (syn["conn"], wait), syn["time"],
+          lost[0]["time"] + wait)
+for syn in syns[:-1]:
+    gave_up = [e for e in down_events if e.get("conn") == syn["conn"]
+               and e["summary"] == "no answer in 30 s: connection timed out"]
+    check("attempt %s times out" % syn["conn"], gave_up[0]["time"] if gave_up else -1,
+          syn["time"] + 30)
+back = syns[-1]["conn"] if syns else "none"
+stored2 = [e for e in down_events if e["kind"] == "store" and "as UID 2" in e["summary"]]
+if not stored2 or stored2[0]["time"] > syns[-1]["time"]:
+    failures += 1
+    print("FAILED: the second letter is not stored before the laptop is back")
+idle_again = [e for e in down_events if e.get("conn") == back and e["kind"] == "imap"
+              and e["payload"] == "+ idling\r\n"]
+print("the laptop idles again on %s: %s" % (back, "yes" if idle_again else "no"))
+if not idle_again:
+    failures += 1
+    print("FAILED: the laptop does not idle again after the outage")
+laptop_view = summary[summary.find("uday-laptop            its IMAP view"):].splitlines()[:3]
+print("the laptop's view at the end: %r" % laptop_view)
+want_view = ["in IDLE on %s to the end" % back, 'INBOX    "Photos" (unseen)',
+             'Family   "Lake trip" (seen)']
+if len(laptop_view) != 3 or any(w not in l for w, l in zip(want_view, laptop_view)):
+    failures += 1
+    print("FAILED: the laptop's view after the reconnect, want %r" % want_view)
+if "uday@ums.com           INBOX: 1 message, 0 seen" not in summary:
+    failures += 1
+    print("FAILED: the server's INBOX does not hold the second letter, unseen")
+doc["script"].pop()
+
+# Off from 50 minutes to past the end (1 h): the attempts at +60, +210 and +480 s time out;
+# the next would start after the end, so none is made and the run ends at 3600 s.
+doc["providers"][1]["down"] = [{"from": "50m", "until": "2h"}]
+json.dump(doc, open(down_file, "w", encoding="utf-8"))
+subprocess.run([mailsim, "run", down_file, "--quiet", "--trace", down_trace] + extra,
+               check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+down_events = [json.loads(line) for line in open(down_trace, encoding="utf-8")
+               if '"event"' in line]
+lost = [e for e in down_events if e["kind"] == "ua"
+        and e["summary"] == "the server ended the laptop's IDLE connection c2"]
+syns = [e["time"] - lost[0]["time"] for e in down_events if lost and e["kind"] == "tcp"
+        and e["src_host"] == "uday-laptop" and e["summary"] == "SYN"
+        and e["time"] > lost[0]["time"]]
+print("attempts after the loss at 50 min: %r" % ["%.6f" % t for t in syns])
+if [round(t, 6) for t in syns] != [60, 210, 480]:
+    failures += 1
+    print("FAILED: want attempts at +60, +210, +480 s only")
+last = [e["summary"] for e in down_events if e["kind"] == "ua"][-1:]
+want = "the laptop would try to reconnect at %.3f s, after the end of the run" % (
+    lost[0]["time"] + 480 + 30 + 480 if lost else 0)
+print("the laptop's last word: %r" % last)
+if last != [want]:
+    failures += 1
+    print("FAILED: want %r" % want)
 
 # The server goes off while the laptop's first check is still under way (at 50 ms, before its
 # IDLE): the session says BYE as it comes to IDLE, and idles through no part of the outage.
