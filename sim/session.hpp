@@ -44,9 +44,12 @@ void serve_session(Socket& socket, Engine& engine, OnEvents on_events)
   serve_session(socket, engine, on_events, [] {});
 }
 
-// Drives a client engine until it is done, then closes the connection.
-template <class Engine, class OnEvents>
-void drive_session(Socket& socket, Engine& engine, OnEvents on_events)
+// Drives a client engine until it is done, then closes the connection. before_receive() runs
+// before each wait for the server; when it returns true it has given the engine something to
+// send first (an IDLE renewal), and the loop sends it instead of waiting.
+template <class Engine, class OnEvents, class BeforeReceive>
+void drive_session(Socket& socket, Engine& engine, OnEvents on_events,
+                   BeforeReceive before_receive)
 {
   on_events(engine.take_events());
   while (true) {
@@ -54,6 +57,8 @@ void drive_session(Socket& socket, Engine& engine, OnEvents on_events)
       socket.send(out);
     if (engine.closed())
       break;
+    if (before_receive())
+      continue;
     auto data = socket.receive();
     if (not data)
       break;
@@ -61,6 +66,12 @@ void drive_session(Socket& socket, Engine& engine, OnEvents on_events)
     on_events(engine.take_events());
   }
   socket.close();
+}
+
+template <class Engine, class OnEvents>
+void drive_session(Socket& socket, Engine& engine, OnEvents on_events)
+{
+  drive_session(socket, engine, on_events, [] { return false; });
 }
 
 // Starts a daemon actor that listens on host:port and runs `session` (a

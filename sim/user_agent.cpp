@@ -353,30 +353,19 @@ template <class OnEvents>
 void idle_session(Socket& socket, imap::ClientSession& engine, OnEvents on_events,
                   const double& idle_since, const scenario::Device& device)
 {
-  on_events(engine.take_events());
-  while (true) {
-    if (auto out = engine.take_output(); not out.empty())
-      socket.send(out);
-    if (engine.closed())
-      break;
-    if (engine.idling()) {
-      double left = idle_since + kIdleRenewal - sg4::Engine::get_clock();
-      auto comm = socket.arm_receive();
-      if (comm && sg4::Comm::wait_any_for({comm}, left) < 0) {
-        trace_ua(device.host, "mua",
-                 fmt::format("the {} renews its IDLE (RFC 2177: at least every 29 minutes)",
-                             device.name));
-        engine.refresh();
-        continue;
-      }
-    }
-    auto data = socket.receive();
-    if (not data)
-      break;
-    engine.receive(*data);
-    on_events(engine.take_events());
-  }
-  socket.close();
+  drive_session(socket, engine, on_events, [&] {
+    if (not engine.idling())
+      return false;
+    double left = idle_since + kIdleRenewal - sg4::Engine::get_clock();
+    auto comm = socket.arm_receive();
+    if (not comm || sg4::Comm::wait_any_for({comm}, left) >= 0)
+      return false;
+    trace_ua(device.host, "mua",
+             fmt::format("the {} renews its IDLE (RFC 2177: at least every 29 minutes)",
+                         device.name));
+    engine.refresh();
+    return true;
+  });
 }
 
 // One IMAP or POP3 session of a desktop client; `reconnect` says it is an IDLE device's
