@@ -350,8 +350,12 @@ void write_device_copies(std::ostream& out, const World& world)
         how += fmt::format("; in IDLE on {} to the end", state.idle_conn);
       out << fmt::format("  {:<22} its IMAP view as of {} ({}):\n", host,
                          as_of < 0 ? "-" : fmt::format("{:.6f} s", as_of), how);
-      for (const auto& [folder, messages] : shown_by(state, true))
-        out << fmt::format("  {:<22}   {:<8} {}\n", "", folder, folder_text(messages));
+      auto folders = shown_by(state, true);
+      std::size_t width = 8;  // the folder column, as wide as the longest name
+      for (const auto& [folder, messages] : folders)
+        width = std::max(width, folder.size());
+      for (const auto& [folder, messages] : folders)
+        out << fmt::format("  {:<22}   {:<{}} {}\n", "", folder, width, folder_text(messages));
     } else if (state.headers.empty() || not pop3) {
       out << fmt::format("  {:<22} none\n", host);
     }
