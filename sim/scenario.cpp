@@ -809,6 +809,7 @@ class Reader {
   void read_people();
   void read_keep_days(const Json* entry, const Path& at, Device& device);
   void read_save_sent(const Json* entry, const Path& at, Device& device);
+  double moment_in_run(const Json* object, const Path& here);
   void read_sync(const Json* entry, const Path& at, Device& device);
   void read_act_fields(const Json* object, const Path& here, const std::string& action,
                        Step& step);
@@ -1298,6 +1299,18 @@ void Reader::read_keep_days(const Json* entry, const Path& at, Device& device) {
   device.keep_days = days->get<double>();
 }
 
+// An entry's "at" (a script step, a posted letter): 0 when missing; a problem when it falls
+// after the scenario's "end".
+double Reader::moment_in_run(const Json* object, const Path& here) {
+  auto at = quantity(object, "at", here / "at", duration_units, false);
+  if (at && end_ && *at > *end_) {
+    problem(here / "at",
+            fmt::format("{} is after the end of the run ({})", render(*member(object, "at")),
+                        render(*member(&doc_, "end"))));
+  }
+  return at.value_or(0);
+}
+
 // A device's "save_sent": the copy in Sent goes by IMAP APPEND, so only a client that
 // speaks IMAP can keep one (a browser's webmail and a POP3 client cannot).
 void Reader::read_save_sent(const Json* entry, const Path& at, Device& device) {
@@ -1409,13 +1422,7 @@ void Reader::read_script() {
     const Json* object = steps[i];
     Path here = list / i;
     Step step;
-    auto at = quantity(object, "at", here / "at", duration_units, false);
-    step.at_s = at.value_or(0);
-    if (at && end_ && *at > *end_) {
-      problem(here / "at",
-              fmt::format("{} is after the end of the run ({})", render(*member(object, "at")),
-                          render(*member(&doc_, "end"))));
-    }
+    step.at_s = moment_in_run(object, here);
 
     const Person* person = nullptr;
     if (auto name = string_member(object, "person")) {
@@ -1708,13 +1715,7 @@ void Reader::read_postal() {
     const Json* entry = letters[i];
     Path at = here / "letters" / i;
     Letter letter;
-    auto when = quantity(entry, "at", at / "at", duration_units, false);
-    letter.at_s = when.value_or(0);
-    if (when && end_ && *when > *end_) {
-      problem(at / "at",
-              fmt::format("{} is after the end of the run ({})", render(*member(entry, "at")),
-                          render(*member(&doc_, "end"))));
-    }
+    letter.at_s = moment_in_run(entry, at);
     for (const char* key : {"from", "to"}) {
       auto name = string_member(entry, key);
       if (!name) continue;
